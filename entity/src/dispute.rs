@@ -1,0 +1,44 @@
+//! `dispute` rows: plain data, no GraphQL or business rules.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `dispute`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "dispute")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub ref_no: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub severity: String,
+    pub status: String,
+    pub province_code: String,
+    pub regency_code: String,
+    pub district_code: Option<String>,
+    pub location_text: Option<String>,
+    pub election_id: Option<i32>,
+    pub stage_id: Option<i32>,
+    pub stage_code: Option<String>,
+    pub occurred_at: DateTimeUtc,
+    pub reported_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub restricted: bool,
+    pub reporter_name: Option<String>,
+    pub reporter_contact: Option<String>,
+    pub reporter_kind: Option<String>,
+    pub violation: Option<String>,
+    pub outcome: Option<String>,
+    pub reported_by_agency: String,
+    pub reported_by_sub: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,28 @@
+//! `dispute_event` rows: plain data, no GraphQL or business rules.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `dispute_event`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "dispute_event")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub dispute_id: i32,
+    pub seq: i32,
+    pub kind: String,
+    pub actor_sub: String,
+    pub actor_role: String,
+    pub actor_agency: Option<String>,
+    pub at: DateTimeUtc,
+    pub changes: Option<String>,
+    pub note: Option<String>,
+    pub audience: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

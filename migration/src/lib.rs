@@ -1,0 +1,28 @@
+//! Posko's schema migrations. They run on SQLite and PostgreSQL alike, so foreign keys are
+//! declared inside `create_table` (SQLite cannot add one to an existing table) and every
+//! migration has a working `down`. Seed data is not here: applied migrations are immutable
+//! and reference data changes (see `src/db/seed.rs`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20241101_000001_regions;
+mod m20241101_000002_elections;
+mod m20241101_000003_agencies;
+mod m20241101_000004_disputes;
+mod m20241101_000005_audit;
+
+/// The ordered list of Posko's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20241101_000001_regions::Migration),
+            Box::new(m20241101_000002_elections::Migration),
+            Box::new(m20241101_000003_agencies::Migration),
+            Box::new(m20241101_000004_disputes::Migration),
+            Box::new(m20241101_000005_audit::Migration),
+        ]
+    }
+}

@@ -1,0 +1,4 @@
+//! Who is calling: token verification, the viewer it yields, and the policy that decides
+//! what that viewer may see and do.
+
+pub mod viewer;

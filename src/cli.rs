@@ -1,0 +1,39 @@
+//! The `posko` command line.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Posko: the GraphQL API of a Pilkada coordination post.
+#[derive(Debug, Parser)]
+#[command(name = "posko", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do (default: `serve`).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate, seed the reference data and serve the API (the default).
+    Serve,
+    /// Apply pending migrations and seed the reference data, then exit.
+    Migrate {
+        /// Roll every migration back instead (drops all tables).
+        #[arg(long)]
+        down: bool,
+    },
+    /// Print the GraphQL schema (SDL), identical to `schema.graphql`.
+    Schema,
+    /// Generate realistic demo disputes, deterministically from a seed.
+    SeedDemo {
+        /// How many disputes (each with about five timeline events).
+        #[arg(long, default_value_t = 1_000)]
+        disputes: usize,
+        /// The random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}

@@ -1,0 +1,111 @@
+//! Configuration from `POSKO_*` environment variables (or the matching `--flags`), parsed
+//! with clap so every value is validated at start with a message naming the variable.
+//! clap is used rather than a layered config crate because Posko reads one flat set of
+//! variables and already needs clap for its subcommands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::db::DEFAULT_DATABASE_URL;
+
+/// Development generates conveniences (a local JWT secret, GraphiQL's role picker);
+/// production refuses to start without real keys.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+/// Every setting of the service. Each field names its variable and default.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "POSKO_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "POSKO_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// `development` or `production`.
+    #[arg(
+        long = "env",
+        env = "POSKO_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
+    pub mode: Mode,
+
+    /// Most database connections in the pool.
+    #[arg(long, env = "POSKO_DB_MAX_CONNECTIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub db_max_connections: u32,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "POSKO_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Load the bundled reference data at start (idempotent).
+    #[arg(long, env = "POSKO_SEED", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub seed: bool,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `posko=debug,sqlx=warn`.
+    #[arg(long, env = "POSKO_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// HS256 secret for tokens (at least 32 bytes in production).
+    #[arg(long, env = "POSKO_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// A PEM public key file of an identity provider (RS256, ES256 or EdDSA).
+    #[arg(long, env = "POSKO_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// The algorithm of `POSKO_JWT_PUBLIC_KEY`: `RS256`, `ES256` or `EdDSA`.
+    #[arg(
+        long,
+        env = "POSKO_JWT_ALGORITHM",
+        default_value = "RS256",
+        global = true
+    )]
+    pub jwt_algorithm: String,
+
+    /// A JWKS file (keys chosen by `kid`, each with its `alg`), for key rotation.
+    #[arg(long, env = "POSKO_JWT_JWKS", global = true)]
+    pub jwt_jwks: Option<PathBuf>,
+
+    /// Required `iss` claim, when set.
+    #[arg(long, env = "POSKO_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim, when set.
+    #[arg(long, env = "POSKO_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "POSKO_JWT_LEEWAY", default_value_t = 30, global = true)]
+    pub jwt_leeway: u64,
+
+    /// Where development mode keeps its generated secret (default: next to the SQLite
+    /// file, or `posko.secret` in the working directory).
+    #[arg(long, env = "POSKO_SECRET_FILE", global = true)]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The SQLite file the URL names, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
+    }
+}

@@ -1,0 +1,143 @@
+//! The one error type of the request path and its stable `extensions.code` values
+//! (CONTRACT.md, "Error codes"). Nothing else decides what a client is told about a failure.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// The `extensions.code` values clients may branch on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    InvalidTransition,
+    RateLimited,
+    QueryTooComplex,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::InvalidTransition => "INVALID_TRANSITION",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Every failure a domain function can report. The `Display` texts are what clients read,
+/// so they never carry data: an internal cause is logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing, or outside the caller's scope: the two are deliberately indistinguishable.
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{message}")]
+    BadUserInput {
+        message: String,
+        field: Option<&'static str>,
+    },
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        current_version: Option<i32>,
+    },
+    #[error("transition not allowed")]
+    InvalidTransition { allowed: Vec<&'static str> },
+    /// The text is generic on purpose: it reaches clients if someone writes `?` by mistake.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// A `BAD_USER_INPUT` naming the offending argument or input field.
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    /// The stable code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if matches!(err, DbErr::RecordNotFound(_)) {
+            return Self::NotFound;
+        }
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            return Self::Conflict {
+                message: "the record changed or already exists".into(),
+                current_version: None,
+            };
+        }
+        Self::Internal(err.into())
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(cause) = self {
+            // Logged once, here, where it is turned into a client answer; the request span
+            // carries the request id the client sees.
+            tracing::error!(error = ?cause, "request failed with an internal error");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code().as_str());
+            match self {
+                Self::BadUserInput {
+                    field: Some(field), ..
+                } => ext.set("field", *field),
+                Self::Conflict {
+                    current_version: Some(version),
+                    ..
+                } => ext.set("currentVersion", *version),
+                Self::InvalidTransition { allowed } => ext.set("allowed", allowed.clone()),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// The result type of domain functions.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Turns a domain result into a GraphQL one with the error's code attached.
+pub trait IntoGql<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> IntoGql<T> for AppResult<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|err| err.extend())
+    }
+}

@@ -1,0 +1,165 @@
+//! Agencies, their jurisdictions and the poskos they staff.
+
+use async_graphql::{Context, Object};
+use entity::{agency, agency_jurisdiction, posko};
+
+use super::region::{District, Province, Regency};
+use super::{loaded, stored};
+use crate::domain::types::{AgencyKind, AgencyLevel, Coverage};
+use crate::graphql::context::ContextExt;
+
+/// A member body of a posko, or a national one (KPU RI, Bawaslu RI, Mabes Polri).
+pub struct Agency(pub agency::Model);
+
+#[Object]
+impl Agency {
+    /// Upper case with underscores, e.g. `POLDA_METRO_JAYA`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> async_graphql::Result<AgencyKind> {
+        stored("agency.kind", &self.0.kind)
+    }
+    async fn level(&self) -> async_graphql::Result<AgencyLevel> {
+        stored("agency.level", &self.0.level)
+    }
+    /// A national agency covers the whole country and lists no jurisdiction rows.
+    async fn covers_whole_country(&self) -> bool {
+        self.0.level == AgencyLevel::National.as_str()
+    }
+    /// The province the agency sits in; null for a national agency.
+    async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
+        let Some(code) = self.0.province_code.clone() else {
+            return Ok(None);
+        };
+        let row = loaded(ctx.request()?.loaders.province.load_one(code).await)?;
+        Ok(row.map(Province))
+    }
+    /// The regions the agency covers. A jurisdiction is not a province: Polda Metro Jaya
+    /// covers Jakarta plus cities of West Java and Banten, and part of Kabupaten Tangerang.
+    async fn jurisdiction(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<JurisdictionEntry>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .jurisdictions_by_agency
+                .load_one(self.0.code.clone())
+                .await,
+        )?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(JurisdictionEntry)
+            .collect())
+    }
+}
+
+/// One region of an agency's jurisdiction.
+pub struct JurisdictionEntry(pub agency_jurisdiction::Model);
+
+#[Object]
+impl JurisdictionEntry {
+    /// The region's code: a province (`"31"`) or a regency/city (`"32.76"`).
+    async fn code(&self) -> &str {
+        &self.0.region_code
+    }
+    /// FULL, or PARTIAL with the covered `districts`.
+    async fn coverage(&self) -> async_graphql::Result<Coverage> {
+        stored("agency_jurisdiction.coverage", &self.0.coverage)
+    }
+    /// The province itself, or the regency's province.
+    async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .province
+                .load_one(self.0.province_code.clone())
+                .await,
+        )?;
+        Ok(row.map(Province))
+    }
+    /// The regency or city; null when the row covers a whole province.
+    async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
+        let Some(code) = self.0.regency_code.clone() else {
+            return Ok(None);
+        };
+        let row = loaded(ctx.request()?.loaders.regency.load_one(code).await)?;
+        Ok(row.map(Regency))
+    }
+    /// For PARTIAL coverage, the districts covered; empty for FULL.
+    async fn districts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<District>> {
+        let loaders = &ctx.request()?.loaders;
+        let links = loaded(loaders.districts_by_jurisdiction.load_one(self.0.id).await)?
+            .unwrap_or_default();
+        let codes: Vec<String> = links.into_iter().map(|l| l.district_code).collect();
+        let mut found = loaded(loaders.district.load_many(codes.clone()).await)?;
+        Ok(codes
+            .iter()
+            .filter_map(|c| found.remove(c))
+            .map(District)
+            .collect())
+    }
+    /// Where the coverage fact comes from, in words.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// The data's confidence mark (e.g. `high`, `medium`).
+    async fn confidence(&self) -> Option<&str> {
+        self.0.confidence.as_deref()
+    }
+}
+
+/// A province's coordination post (posko) and its member agencies.
+pub struct Posko(pub posko::Model);
+
+#[Object]
+impl Posko {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    /// The public hotline; null where none is published.
+    async fn hotline(&self) -> Option<&str> {
+        self.0.hotline.as_deref()
+    }
+    async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .province
+                .load_one(self.0.province_code.clone())
+                .await,
+        )?;
+        Ok(row.map(Province))
+    }
+    /// The agency that hosts the posko (Kesbangpol).
+    async fn host(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agency>> {
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .agency
+                .load_one(self.0.host_agency_code.clone())
+                .await,
+        )?;
+        Ok(row.map(Agency))
+    }
+    /// Member agencies, the host included, by code.
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
+        let loaders = &ctx.request()?.loaders;
+        let links = loaded(loaders.members_by_posko.load_one(self.0.id).await)?.unwrap_or_default();
+        let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
+        let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;
+        Ok(codes
+            .iter()
+            .filter_map(|c| found.remove(c))
+            .map(Agency)
+            .collect())
+    }
+}

@@ -1,0 +1,136 @@
+//! Provinces, regencies/cities and districts.
+
+use async_graphql::{Context, Object};
+use entity::{district, province, regency};
+
+use super::agency::Posko;
+use super::election::Election;
+use super::{loaded, stored};
+use crate::domain::types::RegencyKind;
+use crate::graphql::context::ContextExt;
+
+/// A province (provinsi), by its Kemendagri code such as `"31"`.
+pub struct Province(pub province::Model);
+
+#[Object]
+impl Province {
+    /// Kemendagri code, e.g. `"31"` for DKI Jakarta.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Official name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Its regencies and cities, by code.
+    async fn regencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Regency>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .regencies_by_province
+                .load_one(self.0.code.clone())
+                .await,
+        )?;
+        Ok(rows.unwrap_or_default().into_iter().map(Regency).collect())
+    }
+    /// Every contest held in the province: its governor's and its regencies'/cities'.
+    async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .elections_by_province
+                .load_one(self.0.code.clone())
+                .await,
+        )?;
+        Ok(rows.unwrap_or_default().into_iter().map(Election).collect())
+    }
+    /// The province's posko, if one is registered.
+    async fn posko(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Posko>> {
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .posko_by_province
+                .load_one(self.0.code.clone())
+                .await,
+        )?;
+        Ok(row.map(Posko))
+    }
+}
+
+/// A regency (kabupaten) or city (kota), by its code such as `"32.76"`.
+pub struct Regency(pub regency::Model);
+
+#[Object]
+impl Regency {
+    /// Kemendagri code `PP.NN`; `NN` 01–69 is a kabupaten, 71–99 a kota.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Official name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> async_graphql::Result<RegencyKind> {
+        stored("regency.kind", &self.0.kind)
+    }
+    /// Jakarta's five kota administrasi and one kabupaten administrasi are not autonomous
+    /// and hold no election.
+    async fn is_administrative(&self) -> bool {
+        self.0.is_administrative
+    }
+    async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .province
+                .load_one(self.0.province_code.clone())
+                .await,
+        )?;
+        Ok(row.map(Province))
+    }
+    /// Its own contests (regent or mayor); empty for administrative regions.
+    async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .elections_by_region
+                .load_one(self.0.code.clone())
+                .await,
+        )?;
+        Ok(rows.unwrap_or_default().into_iter().map(Election).collect())
+    }
+    /// The districts (kecamatan) Posko knows of; only those it needs are loaded.
+    async fn districts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<District>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .districts_by_regency
+                .load_one(self.0.code.clone())
+                .await,
+        )?;
+        Ok(rows.unwrap_or_default().into_iter().map(District).collect())
+    }
+}
+
+/// A district (kecamatan), by its code such as `"36.03.13"`.
+pub struct District(pub district::Model);
+
+#[Object]
+impl District {
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .regency
+                .load_one(self.0.regency_code.clone())
+                .await,
+        )?;
+        Ok(row.map(Regency))
+    }
+}

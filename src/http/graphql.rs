@@ -1,0 +1,91 @@
+//! `POST /graphql`, `GET /graphql` and `GET /graphiql`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_actix_web::GraphQLRequest;
+use tracing_actix_web::RequestId;
+
+use crate::auth::viewer::Viewer;
+use crate::graphql::context::RequestContext;
+use crate::http::server::AppState;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// Runs one GraphQL request (from a POST body or a GET query string).
+pub async fn graphql(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    request_id: RequestId,
+    request: GraphQLRequest,
+) -> HttpResponse {
+    let request = request.into_inner();
+    if http.method() == actix_web::http::Method::GET && is_mutation(&request) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .json(serde_json::json!({
+                "errors": [{ "message": "mutations must use POST", "extensions": { "code": "BAD_USER_INPUT" } }]
+            }));
+    }
+    let context = RequestContext::new(state.db.clone(), Viewer::public(), request_id.to_string());
+    let response = state.schema.execute(request.data(context)).await;
+    respond(&http, response)
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    document.operations.iter().any(|(name, op)| {
+        let selected = match (&request.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty == async_graphql::parser::types::OperationType::Mutation
+    })
+}
+
+/// Serialises a response with the media type the client accepts; a request that failed
+/// before execution (no `data`) is a 400 (GraphQL over HTTP).
+fn respond(http: &HttpRequest, response: async_graphql::Response) -> HttpResponse {
+    let accept = http
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media_type = if accept.contains(GRAPHQL_RESPONSE) {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    };
+    let request_failed = response.data == async_graphql::Value::Null && response.is_err();
+    let status = if request_failed && media_type == GRAPHQL_RESPONSE {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(media_type)
+            .body(body),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialise a GraphQL response");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// GraphiQL, pointed at this service's endpoint.
+pub async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// The SDL of the running schema (the same text as `schema.graphql`).
+pub async fn sdl(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(state.schema.sdl())
+}

@@ -1,0 +1,82 @@
+//! The `posko` binary: parses the command line and dispatches.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use migration::MigratorTrait;
+use posko::cli::{Cli, Command};
+use posko::db::{Database, demo, seed};
+use posko::http::server::Application;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    posko::telemetry::init(&cli.config.log, cli.config.mode);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("posko: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("posko: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let started = std::time::Instant::now();
+            let app = Application::build(&config).await?;
+            tracing::info!(
+                listen = %app.local_addr(),
+                database = %posko::db::redact(&config.database_url),
+                ready_ms = started.elapsed().as_millis() as u64,
+                "posko is ready"
+            );
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate { down } => {
+            let db = Database::connect(&config.database_url, 2).await?;
+            if down {
+                migration::Migrator::down(&db.conn, None).await?;
+                eprintln!("posko: every migration rolled back");
+            } else {
+                db.migrate().await?;
+                let report = seed::run(&db.conn).await?;
+                eprintln!("posko: migrated and seeded {report:?}");
+            }
+        }
+        Command::Schema => print!("{}", posko::graphql::schema::sdl()),
+        Command::SeedDemo {
+            disputes,
+            seed: demo_seed,
+        } => {
+            let db = Database::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            seed::run(&db.conn).await?;
+            let report = demo::run(
+                &db.conn,
+                &demo::DemoOptions {
+                    disputes,
+                    seed: demo_seed,
+                    progress: true,
+                },
+            )
+            .await?;
+            eprintln!(
+                "posko: loaded {} disputes and {} events in {:.1} s",
+                report.disputes, report.events, report.seconds
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Posko's integration tests: one binary, a real server on a random port, real HTTP.
+//!
+//! SQLite (a temporary file per test):   cargo test
+//! PostgreSQL (a database per test):     POSKO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test
+//!
+//! Set TEST_LOG=1 to see the server's logs.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a panic in test support is a test failure with its message"
+)]
+
+mod support;
+
+mod demo_data;
+mod reference;
+mod schema_file;
+mod service;

@@ -1,0 +1,125 @@
+//! Start-up, health, migrations and seeding.
+
+use migration::{Migrator, MigratorTrait};
+use posko::db::seed;
+use posko::http::server::Application;
+use sea_orm::EntityTrait;
+
+use crate::support::{TestDb, spawn_app, test_cli};
+
+#[tokio::test]
+async fn health_and_readiness_answer_200() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let app = spawn_app().await;
+    app.db.conn.clone().close().await.expect("the pool closes");
+    assert_eq!(app.get("/readyz").await.status().as_u16(), 503);
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_stops_the_start_with_a_clear_message() {
+    let cli = test_cli("postgres://posko@127.0.0.1:1/posko");
+    let Err(err) = Application::build(&cli.config).await else {
+        panic!("a server without a database must not start");
+    };
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("cannot connect to the database"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_is_served() {
+    let app = spawn_app().await;
+    let page = app.get("/graphiql").await;
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_405_with_allow_post() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/graphql?query=mutation%20%7B%20__typename%20%7D")
+        .await;
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    let query = app
+        .get("/graphql?query=%7B%20provinces%20%7B%20code%20%7D%20%7D")
+        .await;
+    assert_eq!(query.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    Migrator::up(&db.conn, None).await.expect("up");
+    seed::run(&db.conn).await.expect("seed after up");
+    Migrator::down(&db.conn, None).await.expect("down");
+    assert!(
+        entity::province::Entity::find()
+            .all(&db.conn)
+            .await
+            .is_err(),
+        "tables are gone after down"
+    );
+    Migrator::up(&db.conn, None).await.expect("up again");
+    let report = seed::run(&db.conn).await.expect("seed after up again");
+    assert_eq!(
+        (report.provinces, report.regencies, report.elections),
+        (38, 514, 545)
+    );
+}
+
+async fn snapshot(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use entity::*;
+    let mut rows = Vec::new();
+    macro_rules! dump {
+        ($($table:ident),+) => {$(
+            rows.extend($table::Entity::find().all(db).await.expect("readable").into_iter().map(|r| format!("{r:?}")));
+        )+};
+    }
+    dump!(
+        province,
+        regency,
+        district,
+        region_alias,
+        election,
+        election_stage,
+        candidate_pair,
+        agency,
+        agency_jurisdiction,
+        jurisdiction_district,
+        posko,
+        posko_member
+    );
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn seeding_twice_changes_nothing() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    db.migrate().await.expect("migrations apply");
+    seed::run(&db.conn).await.expect("first seed");
+    let first = snapshot(&db.conn).await;
+    seed::run(&db.conn).await.expect("second seed");
+    let second = snapshot(&db.conn).await;
+    assert!(first.len() > 1_100, "{} rows seeded", first.len());
+    assert_eq!(first, second);
+}
