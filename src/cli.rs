@@ -36,4 +36,20 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Mint an HS256 token with the configured secret (development, tests, service
+    /// accounts), e.g. `posko token --role POLICE --agency POLDA_METRO_JAYA --sub petugas-1`.
+    Token {
+        /// ADMIN, KPU, BAWASLU, POLICE or MEMBER; it must fit the agency's kind.
+        #[arg(long)]
+        role: String,
+        /// An agency code known to the service, e.g. `KPU_DKI`.
+        #[arg(long)]
+        agency: String,
+        /// Who the token is for.
+        #[arg(long)]
+        sub: String,
+        /// Lifetime, e.g. `8h`, `30m`, `7d`.
+        #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+    },
 }

@@ -54,8 +54,8 @@ pub struct Config {
     pub workers: Option<usize>,
 
     /// Load the bundled reference data at start (idempotent).
-    #[arg(long, env = "POSKO_SEED", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub seed: bool,
+    #[arg(long = "seed-reference", env = "POSKO_SEED", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub seed_reference: bool,
 
     /// Log filter in `tracing` syntax, e.g. `info` or `posko=debug,sqlx=warn`.
     #[arg(long, env = "POSKO_LOG", default_value = "info", global = true)]

@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use migration::MigratorTrait;
+use posko::auth::jwt::{Claims, Verifier};
+use posko::auth::policy;
 use posko::cli::{Cli, Command};
+use posko::domain::types::{AgencyKind, Role};
 use posko::db::{Database, demo, seed};
 use posko::http::server::Application;
 
@@ -76,6 +79,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "posko: loaded {} disputes and {} events in {:.1} s",
                 report.disputes, report.events, report.seconds
             );
+        }
+        Command::Token {
+            role,
+            agency,
+            sub,
+            ttl,
+        } => {
+            let verifier = Verifier::from_config(&config)?;
+            let db = Database::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            seed::run(&db.conn).await?;
+            let role: Role = role
+                .parse()
+                .ok()
+                .filter(|r| *r != Role::Public)
+                .ok_or_else(|| anyhow::anyhow!("--role must be ADMIN, KPU, BAWASLU, POLICE or MEMBER"))?;
+            let found = posko::domain::reference::agency(&db.conn, &agency)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot read the agency: {err}"))?
+                .ok_or_else(|| anyhow::anyhow!("unknown agency {agency}"))?;
+            let kind: AgencyKind = posko::domain::types::parse_stored("agency.kind", &found.kind)?;
+            if !policy::role_fits_agency(role, kind) {
+                anyhow::bail!("role {} does not fit {agency}, a {} agency", role.as_str(), kind.as_str());
+            }
+            let now = u64::try_from(chrono::Utc::now().timestamp())?;
+            let claims = Claims {
+                sub,
+                role: role.as_str().to_owned(),
+                agency,
+                exp: now + ttl.as_secs(),
+                iat: Some(now),
+                nbf: Some(now),
+            };
+            println!("{}", verifier.mint(&claims)?);
         }
     }
     Ok(())

@@ -1,6 +1,54 @@
-//! The caller of one request, as the rest of the code sees it.
+//! The caller of one request, and its jurisdiction as loaded from the database (never from
+//! the token, so a change of jurisdiction takes effect without new tokens).
 
-use crate::domain::types::Role;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use entity::{agency, agency_jurisdiction, jurisdiction_district};
+use moka::future::Cache;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::auth::jwt::{Claims, TokenError, Verifier};
+use crate::auth::policy;
+use crate::domain::types::{AgencyKind, AgencyLevel, Coverage, Role};
+use crate::error::AppError;
+
+/// How long an agency's kind and jurisdiction are reused before being read again.
+pub const JURISDICTION_TTL: Duration = Duration::from_secs(30);
+
+/// Regions an agency covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegionSet {
+    pub provinces: BTreeSet<String>,
+    pub regencies: BTreeSet<String>,
+    /// PARTIAL coverage: a regency and the districts of it that are covered.
+    pub partial: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl RegionSet {
+    /// Whether it covers nothing.
+    pub fn is_empty(&self) -> bool {
+        self.provinces.is_empty() && self.regencies.is_empty() && self.partial.is_empty()
+    }
+}
+
+/// Where a viewer's agency has authority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Jurisdiction {
+    /// `PUBLIC`, or an agency without jurisdiction rows.
+    Nowhere,
+    /// A national agency (KPU RI, Bawaslu RI, Mabes Polri).
+    Nationwide,
+    Regions(RegionSet),
+}
+
+/// What Posko knows of a token's agency.
+#[derive(Clone, Debug)]
+pub struct AgencyAccess {
+    pub kind: AgencyKind,
+    pub jurisdiction: Jurisdiction,
+}
 
 /// The authenticated caller (or `PUBLIC`).
 #[derive(Clone, Debug)]
@@ -10,6 +58,8 @@ pub struct Viewer {
     pub role: Role,
     /// The agency code from the token; `None` for `PUBLIC`.
     pub agency_code: Option<String>,
+    access: Option<Arc<AgencyAccess>>,
+    pub jurisdiction: Jurisdiction,
 }
 
 impl Viewer {
@@ -19,6 +69,164 @@ impl Viewer {
             subject: None,
             role: Role::Public,
             agency_code: None,
+            access: None,
+            jurisdiction: Jurisdiction::Nowhere,
         }
     }
+
+    /// The kind of the viewer's agency.
+    pub fn agency_kind(&self) -> Option<AgencyKind> {
+        self.access.as_ref().map(|a| a.kind)
+    }
+
+    /// The subject for audit rows (`PUBLIC` never writes any).
+    pub fn subject_or_public(&self) -> &str {
+        self.subject.as_deref().unwrap_or("public")
+    }
+}
+
+/// Turns an `Authorization` header into a viewer.
+pub struct Authenticator {
+    verifier: Verifier,
+    db: DatabaseConnection,
+    agencies: Cache<String, Option<Arc<AgencyAccess>>>,
+}
+
+impl Authenticator {
+    /// An authenticator over the service's pool.
+    pub fn new(verifier: Verifier, db: DatabaseConnection) -> Self {
+        Self {
+            verifier,
+            db,
+            agencies: Cache::builder()
+                .time_to_live(JURISDICTION_TTL)
+                .max_capacity(10_000)
+                .build(),
+        }
+    }
+
+    /// The verifier (for development tokens).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// No header: `PUBLIC`. A header that fails in any way is an error, never `PUBLIC`.
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Viewer, AuthFailure> {
+        let Some(header) = header else {
+            return Ok(Viewer::public());
+        };
+        let claims = self.verifier.verify_header(header).map_err(AuthFailure::Token)?;
+        self.viewer_for(claims).await
+    }
+
+    async fn viewer_for(&self, claims: Claims) -> Result<Viewer, AuthFailure> {
+        let role: Role = claims
+            .role
+            .parse()
+            .ok()
+            .filter(|role| *role != Role::Public)
+            .ok_or(AuthFailure::Token(TokenError::UnknownRole))?;
+        let access = self
+            .agency_access(&claims.agency)
+            .await
+            .map_err(AuthFailure::Internal)?
+            .ok_or(AuthFailure::Token(TokenError::UnknownAgency))?;
+        if !policy::role_fits_agency(role, access.kind) {
+            return Err(AuthFailure::Token(TokenError::RoleDoesNotFitAgency));
+        }
+        Ok(Viewer {
+            subject: Some(claims.sub),
+            role,
+            agency_code: Some(claims.agency),
+            jurisdiction: access.jurisdiction.clone(),
+            access: Some(access),
+        })
+    }
+
+    /// An agency's kind and jurisdiction, from the cache or the database.
+    pub async fn agency_access(&self, code: &str) -> Result<Option<Arc<AgencyAccess>>, AppError> {
+        let db = self.db.clone();
+        let key = code.to_owned();
+        self.agencies
+            .try_get_with(key.clone(), async move { load_access(&db, &key).await.map(|a| a.map(Arc::new)) })
+            .await
+            .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot load agency access: {err}")))
+    }
+
+    /// Forgets cached agencies so a directory change applies at once on this instance
+    /// (other instances pick it up within `JURISDICTION_TTL`).
+    pub fn invalidate(&self) {
+        self.agencies.invalidate_all();
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug)]
+pub enum AuthFailure {
+    /// A 401: the token is not acceptable.
+    Token(TokenError),
+    /// The database could not be asked.
+    Internal(AppError),
+}
+
+async fn load_access(db: &DatabaseConnection, code: &str) -> Result<Option<AgencyAccess>, AppError> {
+    let Some(agency) = agency::Entity::find_by_id(code.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    let kind: AgencyKind = crate::domain::types::parse_stored("agency.kind", &agency.kind)?;
+    if agency.level == AgencyLevel::National.as_str() {
+        return Ok(Some(AgencyAccess {
+            kind,
+            jurisdiction: Jurisdiction::Nationwide,
+        }));
+    }
+    let rows = agency_jurisdiction::Entity::find()
+        .filter(agency_jurisdiction::Column::AgencyCode.eq(code))
+        .all(db)
+        .await?;
+    let partial_ids: Vec<i32> = rows
+        .iter()
+        .filter(|r| r.coverage == Coverage::Partial.as_str())
+        .map(|r| r.id)
+        .collect();
+    let districts = if partial_ids.is_empty() {
+        Vec::new()
+    } else {
+        jurisdiction_district::Entity::find()
+            .filter(jurisdiction_district::Column::JurisdictionId.is_in(partial_ids))
+            .all(db)
+            .await?
+    };
+    let mut set = RegionSet::default();
+    for row in rows {
+        match (row.coverage == Coverage::Full.as_str(), row.regency_code) {
+            (true, None) => {
+                set.provinces.insert(row.region_code);
+            }
+            (true, Some(regency)) => {
+                set.regencies.insert(regency);
+            }
+            // PARTIAL: only the listed districts of a regency; a PARTIAL province row
+            // without districts covers nothing (deny by default).
+            (false, Some(regency)) => {
+                let covered: BTreeSet<String> = districts
+                    .iter()
+                    .filter(|d| d.jurisdiction_id == row.id)
+                    .map(|d| d.district_code.clone())
+                    .collect();
+                if !covered.is_empty() {
+                    set.partial.entry(regency).or_default().extend(covered);
+                }
+            }
+            (false, None) => {}
+        }
+    }
+    Ok(Some(AgencyAccess {
+        kind,
+        jurisdiction: if set.is_empty() {
+            Jurisdiction::Nowhere
+        } else {
+            Jurisdiction::Regions(set)
+        },
+    }))
 }

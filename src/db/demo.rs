@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use entity::{dispute, dispute_escalation, dispute_event, election, election_stage, regency};
+use entity::{dispute, dispute_assignment, dispute_escalation, dispute_event, election, election_stage, regency};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -200,6 +200,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         let mut disputes = Vec::with_capacity(count);
         let mut events = Vec::with_capacity(count * 6);
         let mut escalations = Vec::new();
+        let mut assignments = Vec::new();
         for n in done..done + count {
             let id = first_id + i32::try_from(n).context("too many demo disputes")?;
             let region = if rng.random_bool(0.3) {
@@ -336,7 +337,26 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                     None,
                 ));
             }
-            if rng.random_bool(0.4) {
+            let assigned = rng.random_bool(0.5).then(|| {
+                if region.province == "31" {
+                    *["POLDA_METRO_JAYA", "KODAM_JAYA", "KEJATI_DKI"]
+                        .choose(&mut rng)
+                        .unwrap_or(&"KODAM_JAYA")
+                } else {
+                    "MABES_POLRI"
+                }
+            });
+            if let Some(code) = assigned {
+                timeline.push((
+                    EventKind::AgencyAssigned,
+                    Role::Admin,
+                    agency,
+                    Some(format!("{{\"assignedAgencies\":[null,\"{code}\"]}}")),
+                    None,
+                    None,
+                ));
+            }
+            if rng.random_bool(0.7) {
                 timeline.push((
                     EventKind::Note,
                     Role::Admin,
@@ -344,6 +364,16 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                     None,
                     Some("Koordinasi dengan Babinsa dan Bhabinkamtibmas setempat.".into()),
                     None,
+                ));
+            }
+            if rng.random_bool(0.3) {
+                timeline.push((
+                    EventKind::Note,
+                    Role::Bawaslu,
+                    "BAWASLU_RI",
+                    None,
+                    Some("Catatan pengawas: saksi bersedia memberi keterangan.".into()),
+                    Some("BAWASLU,ADMIN"),
                 ));
             }
             if rng.random_bool(0.15) {
@@ -408,6 +438,16 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                         escalated_by: Set(actor.clone()),
                     });
                 }
+                if *kind == EventKind::AgencyAssigned
+                    && let Some(code) = assigned
+                {
+                    assignments.push(dispute_assignment::ActiveModel {
+                        dispute_id: Set(id),
+                        agency_code: Set(code.to_owned()),
+                        assigned_at: Set(at),
+                        assigned_by: Set(actor.clone()),
+                    });
+                }
                 prev_hash = hash;
             }
             let place = region.code.clone();
@@ -458,6 +498,11 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         }
         for chunk in events.chunks(1_000) {
             dispute_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in assignments.chunks(1_000) {
+            dispute_assignment::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)
                 .await?;
         }

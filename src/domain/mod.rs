@@ -1,6 +1,8 @@
 //! What Posko does, independent of GraphQL and HTTP: functions over the database that take
 //! the viewer and validated input and return `AppResult`.
 
+pub mod audit;
+pub mod disputes;
 pub mod reference;
 pub mod timeline;
 pub mod types;

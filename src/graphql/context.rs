@@ -1,9 +1,12 @@
 //! Typed access to what a request carries, so resolvers never `unwrap` context data.
 
+use std::sync::Mutex;
+
 use async_graphql::Context;
 
 use crate::auth::viewer::Viewer;
 use crate::db::Database;
+use crate::domain::audit::SensitiveRead;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 
@@ -13,6 +16,9 @@ pub struct RequestContext {
     pub viewer: Viewer,
     pub loaders: Loaders,
     pub request_id: String,
+    /// Sensitive reads made while resolving; the HTTP layer writes them to the access log
+    /// before the answer leaves (no answer without its audit row).
+    reads: Mutex<Vec<SensitiveRead>>,
 }
 
 impl RequestContext {
@@ -24,7 +30,22 @@ impl RequestContext {
             viewer,
             loaders,
             request_id,
+            reads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Notes a sensitive read for the access log. Fails closed: if the read cannot be
+    /// noted, the value is not returned.
+    pub fn record_read(&self, read: SensitiveRead) -> Result<(), AppError> {
+        self.reads
+            .lock()
+            .map(|mut reads| reads.push(read))
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("access log buffer poisoned")))
+    }
+
+    /// The reads noted so far, emptied.
+    pub fn take_reads(&self) -> Vec<SensitiveRead> {
+        self.reads.lock().map(|mut reads| std::mem::take(&mut *reads)).unwrap_or_default()
     }
 }
 
@@ -35,7 +56,7 @@ pub trait ContextExt {
 
 impl ContextExt for Context<'_> {
     fn request(&self) -> Result<&RequestContext, async_graphql::Error> {
-        self.data::<RequestContext>().map_err(|_| {
+        self.data::<std::sync::Arc<RequestContext>>().map(|rc| rc.as_ref()).map_err(|_| {
             async_graphql::ErrorExtensions::extend(&AppError::Internal(anyhow::anyhow!(
                 "request context missing"
             )))

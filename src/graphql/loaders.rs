@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    agency, agency_jurisdiction, candidate_pair, district, election, election_stage,
-    jurisdiction_district, posko, posko_member, province, regency,
+    agency, agency_jurisdiction, candidate_pair, dispute_assignment, dispute_escalation,
+    dispute_event, dispute_party, district, election, election_stage, jurisdiction_district,
+    posko, posko_member, province, regency,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value,
@@ -171,6 +172,14 @@ pub struct Loaders {
     pub jurisdictions_by_agency: DataLoader<ManyBy<agency_jurisdiction::Entity, String>>,
     pub districts_by_jurisdiction: DataLoader<ManyBy<jurisdiction_district::Entity, i32>>,
     pub members_by_posko: DataLoader<ManyBy<posko_member::Entity, i32>>,
+    pub candidate_pair: DataLoader<OneBy<candidate_pair::Entity, i32>>,
+    pub stage: DataLoader<OneBy<election_stage::Entity, i32>>,
+    // The dispute loaders below are keyed by ids of disputes the caller already obtained
+    // through `policy::visible_disputes`; they never widen the scope.
+    pub escalations_by_dispute: DataLoader<ManyBy<dispute_escalation::Entity, i32>>,
+    pub events_by_dispute: DataLoader<ManyBy<dispute_event::Entity, i32>>,
+    pub assignments_by_dispute: DataLoader<ManyBy<dispute_assignment::Entity, i32>>,
+    pub parties_by_dispute: DataLoader<ManyBy<dispute_party::Entity, i32>>,
 }
 
 impl Loaders {
@@ -242,6 +251,32 @@ impl Loaders {
                 posko_member::Column::PoskoId,
                 posko_member::Column::AgencyCode,
                 |m| m.posko_id,
+            ),
+            candidate_pair: one::<candidate_pair::Entity, _>(db, candidate_pair::Column::Id, |m| m.id),
+            stage: one::<election_stage::Entity, _>(db, election_stage::Column::Id, |m| m.id),
+            escalations_by_dispute: many::<dispute_escalation::Entity, _>(
+                db,
+                dispute_escalation::Column::DisputeId,
+                dispute_escalation::Column::Id,
+                |m| m.dispute_id,
+            ),
+            events_by_dispute: many::<dispute_event::Entity, _>(
+                db,
+                dispute_event::Column::DisputeId,
+                dispute_event::Column::Seq,
+                |m| m.dispute_id,
+            ),
+            assignments_by_dispute: many::<dispute_assignment::Entity, _>(
+                db,
+                dispute_assignment::Column::DisputeId,
+                dispute_assignment::Column::AgencyCode,
+                |m| m.dispute_id,
+            ),
+            parties_by_dispute: many::<dispute_party::Entity, _>(
+                db,
+                dispute_party::Column::DisputeId,
+                dispute_party::Column::CandidatePairId,
+                |m| m.dispute_id,
             ),
         }
     }

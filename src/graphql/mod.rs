@@ -1,6 +1,7 @@
 //! The GraphQL layer: thin resolvers over `domain`, DataLoaders for relations.
 
 pub mod context;
+pub mod dispute_query;
 pub mod loaders;
 pub mod query;
 pub mod schema;

@@ -7,13 +7,14 @@ use crate::domain::reference::{self, AgencyFilter, ElectionFilter, StageFilter};
 use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
+use crate::graphql::dispute_query::DisputeQuery;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::{Election, ElectionStage};
 use crate::graphql::types::region::{Province, Regency};
 
 /// The whole query root.
 #[derive(MergedObject, Default)]
-pub struct Query(ReferenceQuery);
+pub struct Query(ReferenceQuery, DisputeQuery);
 
 /// Public reference data.
 #[derive(Default)]

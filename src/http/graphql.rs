@@ -6,7 +6,8 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::GraphQLRequest;
 use tracing_actix_web::RequestId;
 
-use crate::auth::viewer::Viewer;
+use crate::auth::viewer::AuthFailure;
+use crate::domain::audit;
 use crate::graphql::context::RequestContext;
 use crate::http::server::AppState;
 
@@ -27,9 +28,52 @@ pub async fn graphql(
                 "errors": [{ "message": "mutations must use POST", "extensions": { "code": "BAD_USER_INPUT" } }]
             }));
     }
-    let context = RequestContext::new(state.db.clone(), Viewer::public(), request_id.to_string());
-    let response = state.schema.execute(request.data(context)).await;
+    let header = http.headers().get(header::AUTHORIZATION).map(|value| value.to_str());
+    let header = match header {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => return unauthenticated("the Authorization header is not `Bearer <token>`"),
+    };
+    let viewer = match state.auth.authenticate(header).await {
+        Ok(viewer) => viewer,
+        Err(AuthFailure::Token(reason)) => return unauthenticated(reason.reason()),
+        Err(AuthFailure::Internal(err)) => {
+            tracing::error!(error = ?err, "authentication could not read the agency");
+            return internal_error(&request_id.to_string());
+        }
+    };
+    let context = RequestContext::new(state.db.clone(), viewer, request_id.to_string());
+    let context = std::sync::Arc::new(context);
+    let response = state.schema.execute(request.data(context.clone())).await;
+    // No answer leaves without its audit rows: if they cannot be written, the data is
+    // withheld.
+    let reads = context.take_reads();
+    if let Err(err) = audit::record(&state.db.conn, &context.viewer, &context.request_id, reads).await {
+        tracing::error!(error = ?err, "cannot write the access log; answer withheld");
+        return internal_error(&context.request_id);
+    }
     respond(&http, response)
+}
+
+/// A 401 in the GraphQL shape, with a general reason that never echoes the token.
+pub fn unauthenticated(reason: &str) -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            format!("Bearer error=\"invalid_token\", error_description=\"{reason}\""),
+        ))
+        .json(serde_json::json!({
+            "errors": [{ "message": reason, "extensions": { "code": "UNAUTHENTICATED" } }]
+        }))
+}
+
+fn internal_error(request_id: &str) -> HttpResponse {
+    HttpResponse::InternalServerError().json(serde_json::json!({
+        "errors": [{
+            "message": "internal error",
+            "extensions": { "code": "INTERNAL", "requestId": request_id }
+        }]
+    }))
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {

@@ -6,6 +6,8 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::jwt::Verifier;
+use crate::auth::viewer::Authenticator;
 use crate::config::Config;
 use crate::db::{Database, seed};
 use crate::graphql::schema::{PoskoSchema, build_schema};
@@ -15,6 +17,7 @@ use crate::http::{graphql, health};
 pub struct AppState {
     pub db: Database,
     pub schema: PoskoSchema,
+    pub auth: Authenticator,
 }
 
 /// A bound, not yet running server.
@@ -27,9 +30,10 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, seeds, and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let verifier = Verifier::from_config(config)?;
         let db = Database::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
-        if config.seed {
+        if config.seed_reference {
             seed::run(&db.conn).await?;
         }
         let listener = TcpListener::bind(config.listen)
@@ -38,6 +42,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             schema: build_schema(),
+            auth: Authenticator::new(verifier, db.conn.clone()),
         });
         let mut server = HttpServer::new(move || {
             App::new()

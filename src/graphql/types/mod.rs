@@ -2,6 +2,8 @@
 //! new column never becomes an API field by accident.
 
 pub mod agency;
+pub mod dispute;
+pub mod viewer;
 pub mod election;
 pub mod region;
 

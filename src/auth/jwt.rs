@@ -1,0 +1,303 @@
+//! Token verification. Each configured key carries its own algorithm; a token is only ever
+//! checked with a key whose algorithm equals the token's `alg`, so the token cannot choose
+//! how it is verified (no `none`, no HS256 keyed with an RSA public key).
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context as _, bail};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Mode};
+
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The shortest HS256 secret production accepts.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The claims Posko reads (CONTRACT.md, Tokens).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: String,
+    pub agency: String,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+}
+
+/// Why a token was refused. The text is general on purpose and never echoes the token.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    MalformedHeader,
+    TooLarge,
+    Malformed,
+    UnsupportedAlgorithm,
+    UnknownKey,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    MissingClaim,
+    UnknownAgency,
+    RoleDoesNotFitAgency,
+    UnknownRole,
+}
+
+impl TokenError {
+    /// The reason a client reads.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::MalformedHeader => "the Authorization header is not `Bearer <token>`",
+            Self::TooLarge => "the token is too large",
+            Self::Malformed => "the token is malformed",
+            Self::UnsupportedAlgorithm => "the token's algorithm is not accepted",
+            Self::UnknownKey => "the token's key id is unknown",
+            Self::BadSignature => "the token's signature is invalid",
+            Self::Expired => "the token has expired",
+            Self::NotYetValid => "the token is not valid yet",
+            Self::WrongIssuer => "the token's issuer is not accepted",
+            Self::WrongAudience => "the token's audience is not accepted",
+            Self::MissingClaim => "the token lacks a required claim",
+            Self::UnknownAgency => "the token's agency is unknown",
+            Self::RoleDoesNotFitAgency => "the token's role does not fit its agency",
+            Self::UnknownRole => "the token's role is unknown",
+        }
+    }
+}
+
+struct VerifyingKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies bearer tokens against the configured keys.
+pub struct Verifier {
+    keys: Vec<VerifyingKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: u64,
+    /// The HS256 secret, kept for `posko token` and development tokens.
+    signing_secret: Option<Vec<u8>>,
+}
+
+fn pinned_algorithm(name: &str) -> anyhow::Result<Algorithm> {
+    match name {
+        "RS256" => Ok(Algorithm::RS256),
+        "ES256" => Ok(Algorithm::ES256),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        other => bail!("POSKO_JWT_ALGORITHM must be RS256, ES256 or EdDSA, not {other:?}"),
+    }
+}
+
+fn pem_key(algorithm: Algorithm, pem: &[u8]) -> anyhow::Result<DecodingKey> {
+    Ok(match algorithm {
+        Algorithm::RS256 => DecodingKey::from_rsa_pem(pem)?,
+        Algorithm::ES256 => DecodingKey::from_ec_pem(pem)?,
+        Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)?,
+        other => bail!("unsupported algorithm {other:?}"),
+    })
+}
+
+impl Verifier {
+    /// Builds the verifier, enforcing the production rules: a key is required and an HS256
+    /// secret has at least 32 bytes. In development without any key, a random secret is
+    /// generated once and kept (owner-only) in the secret file.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let mut keys = Vec::new();
+        let mut signing_secret = config.jwt_secret.as_ref().map(|s| s.as_bytes().to_vec());
+        if let Some(path) = &config.jwt_public_key {
+            let algorithm = pinned_algorithm(&config.jwt_algorithm)?;
+            let pem = std::fs::read(path)
+                .with_context(|| format!("POSKO_JWT_PUBLIC_KEY: cannot read {}", path.display()))?;
+            let key = pem_key(algorithm, &pem).with_context(|| {
+                format!("POSKO_JWT_PUBLIC_KEY: {} is not a {:?} public key in PEM", path.display(), algorithm)
+            })?;
+            keys.push(VerifyingKey { kid: None, algorithm, key });
+        }
+        if let Some(path) = &config.jwt_jwks {
+            keys.extend(load_jwks(path)?);
+        }
+        if let Some(secret) = &signing_secret {
+            if config.mode == Mode::Production && secret.len() < MIN_SECRET_BYTES {
+                bail!("POSKO_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in production");
+            }
+        } else if keys.is_empty() {
+            if config.mode == Mode::Production {
+                bail!("production mode needs POSKO_JWT_SECRET, POSKO_JWT_PUBLIC_KEY or POSKO_JWT_JWKS");
+            }
+            signing_secret = Some(development_secret(config)?);
+        }
+        if let Some(secret) = &signing_secret {
+            keys.push(VerifyingKey {
+                kid: None,
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(secret),
+            });
+        }
+        Ok(Self {
+            keys,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            leeway: config.jwt_leeway,
+            signing_secret,
+        })
+    }
+
+    /// Verifies an `Authorization` header value and returns its claims.
+    pub fn verify_header(&self, header: &str) -> Result<Claims, TokenError> {
+        let (scheme, token) = header.trim().split_once(' ').ok_or(TokenError::MalformedHeader)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(TokenError::MalformedHeader);
+        }
+        self.verify(token.trim())
+    }
+
+    /// Verifies a bare token.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge);
+        }
+        if token.is_empty() {
+            return Err(TokenError::MalformedHeader);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|err| match err.kind() {
+            ErrorKind::InvalidAlgorithmName => TokenError::UnsupportedAlgorithm,
+            _ => TokenError::Malformed,
+        })?;
+        let key = match &header.kid {
+            Some(kid) if self.keys.iter().any(|k| k.kid.is_some()) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid.as_str()))
+                .ok_or(TokenError::UnknownKey)?,
+            _ => self
+                .keys
+                .iter()
+                .find(|k| k.kid.is_none() && k.algorithm == header.alg)
+                .ok_or(TokenError::UnsupportedAlgorithm)?,
+        };
+        if key.algorithm != header.alg {
+            return Err(TokenError::UnsupportedAlgorithm);
+        }
+        let mut validation = Validation::new(key.algorithm);
+        validation.leeway = self.leeway;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.issuer {
+            Some(issuer) => validation.set_issuer(&[issuer]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+            .map(|data| data.claims)
+            .map_err(|err| match err.kind() {
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+                ErrorKind::InvalidAudience => TokenError::WrongAudience,
+                ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+                ErrorKind::InvalidAlgorithm => TokenError::UnsupportedAlgorithm,
+                ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => TokenError::MissingClaim,
+                _ => TokenError::Malformed,
+            })
+    }
+
+    /// Signs HS256 claims with the configured (or development) secret.
+    pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
+        let secret = self
+            .signing_secret
+            .as_ref()
+            .context("no HS256 secret is configured (POSKO_JWT_SECRET)")?;
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )?)
+    }
+}
+
+fn load_jwks(path: &Path) -> anyhow::Result<Vec<VerifyingKey>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("POSKO_JWT_JWKS: cannot read {}", path.display()))?;
+    let set: JwkSet = serde_json::from_str(&text)
+        .with_context(|| format!("POSKO_JWT_JWKS: {} is not a JWKS document", path.display()))?;
+    let mut keys = Vec::new();
+    for jwk in &set.keys {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .context("POSKO_JWT_JWKS: every key needs a `kid`")?;
+        let alg = jwk
+            .common
+            .key_algorithm
+            .with_context(|| format!("POSKO_JWT_JWKS: key {kid} needs an `alg` (the algorithm is never taken from a token)"))?;
+        let algorithm = Algorithm::from_str(&alg.to_string())
+            .with_context(|| format!("POSKO_JWT_JWKS: key {kid} has an unsupported alg"))?;
+        if !matches!(algorithm, Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA) {
+            bail!("POSKO_JWT_JWKS: key {kid} must be RS256, ES256 or EdDSA");
+        }
+        let key = DecodingKey::from_jwk(jwk).with_context(|| format!("POSKO_JWT_JWKS: key {kid} is invalid"))?;
+        keys.push(VerifyingKey { kid: Some(kid), algorithm, key });
+    }
+    Ok(keys)
+}
+
+/// Where development mode keeps its secret: `POSKO_SECRET_FILE`, else next to the SQLite
+/// file, else `posko.secret` in the working directory.
+pub fn secret_file(config: &Config) -> std::path::PathBuf {
+    if let Some(path) = &config.secret_file {
+        return path.clone();
+    }
+    match config.sqlite_path() {
+        Some(db) => {
+            let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            name.push(".secret");
+            db.with_file_name(name)
+        }
+        None => std::path::PathBuf::from("posko.secret"),
+    }
+}
+
+fn development_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+
+    let path = secret_file(config);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let secret = existing.trim().as_bytes().to_vec();
+        if secret.len() >= MIN_SECRET_BYTES {
+            tracing::warn!(file = %path.display(), "development mode: using the generated JWT secret kept in this file");
+            return Ok(secret);
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let secret = hex::encode(bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write the development secret to {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    tracing::warn!(
+        file = %path.display(),
+        "development mode: generated a JWT secret and kept it in this file (owner-only); set POSKO_JWT_SECRET or a public key for production"
+    );
+    Ok(secret.into_bytes())
+}

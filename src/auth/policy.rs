@@ -1,0 +1,395 @@
+//! THE authorization policy (CONTRACT.md, Roles). Everything that decides who may see or
+//! do what is a row in one of the tables below, read by the resolvers, the domain code and
+//! the tests alike. Anything not granted by a row is denied.
+//!
+//! * `ROLE_AGENCY_KINDS`: which agency kinds a token role may be issued for.
+//! * `FIELD_RULES`: which roles read each sensitive dispute field, and under what condition.
+//! * `FILTER_RULES`: which roles may filter or order by a dispute attribute.
+//! * `ACTION_RULES`: which roles may take each action.
+//! * `dispute_scope`: which dispute rows a viewer sees; `visible_disputes` is the only way
+//!   the rest of the code reads disputes.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
+
+use entity::{dispute, dispute_assignment, dispute_escalation};
+
+use crate::auth::viewer::{Jurisdiction, Viewer};
+use crate::domain::types::{AgencyKind, DisputeStatus, EscalationTarget, EventKind, Role};
+
+/// Which agency kinds each token role fits. A token whose role does not fit its agency's
+/// kind is refused (a `POLICE` token for `KPU_DKI` is a 401).
+pub const ROLE_AGENCY_KINDS: &[(Role, &[AgencyKind])] = &[
+    (Role::Admin, &[AgencyKind::Kesbangpol]),
+    (Role::Kpu, &[AgencyKind::Kpu]),
+    (Role::Bawaslu, &[AgencyKind::Bawaslu]),
+    (Role::Police, &[AgencyKind::Police]),
+    (
+        Role::Member,
+        &[
+            AgencyKind::Military,
+            AgencyKind::Prosecutor,
+            AgencyKind::LocalGovernment,
+            AgencyKind::Community,
+        ],
+    ),
+];
+
+/// Whether a token role may be issued for an agency of this kind.
+pub fn role_fits_agency(role: Role, kind: AgencyKind) -> bool {
+    ROLE_AGENCY_KINDS
+        .iter()
+        .any(|(r, kinds)| *r == role && kinds.contains(&kind))
+}
+
+/// The dispute fields beyond the common ones.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, strum::EnumIter, strum::AsRefStr)]
+#[strum(serialize_all = "camelCase")]
+pub enum DisputeField {
+    /// The reporter's identity (name, contact, kind).
+    Reporter,
+    /// The police's intelligence notes.
+    IntelNotes,
+    /// Bawaslu's classification.
+    Violation,
+}
+
+/// A fact about one dispute that a rule may depend on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Requires {
+    /// No condition.
+    Always,
+    /// The dispute has been escalated to the police or to Sentra Gakkumdu.
+    EscalatedToPoliceOrGakkumdu,
+}
+
+/// Who may read each sensitive field (CONTRACT.md, the field table).
+pub const FIELD_RULES: &[(DisputeField, Role, Requires)] = &[
+    (DisputeField::Reporter, Role::Bawaslu, Requires::Always),
+    (DisputeField::Reporter, Role::Admin, Requires::Always),
+    (
+        DisputeField::Reporter,
+        Role::Police,
+        Requires::EscalatedToPoliceOrGakkumdu,
+    ),
+    (DisputeField::IntelNotes, Role::Police, Requires::Always),
+    (DisputeField::Violation, Role::Kpu, Requires::Always),
+    (DisputeField::Violation, Role::Bawaslu, Requires::Always),
+    (DisputeField::Violation, Role::Police, Requires::Always),
+    (DisputeField::Violation, Role::Admin, Requires::Always),
+];
+
+/// What the field rules need to know about a dispute.
+#[derive(Clone, Debug, Default)]
+pub struct DisputeFacts {
+    /// Every body the dispute has been escalated to.
+    pub escalated_to: Vec<EscalationTarget>,
+}
+
+impl DisputeFacts {
+    fn holds(&self, condition: Requires) -> bool {
+        match condition {
+            Requires::Always => true,
+            Requires::EscalatedToPoliceOrGakkumdu => self
+                .escalated_to
+                .iter()
+                .any(|t| matches!(t, EscalationTarget::Police | EscalationTarget::Gakkumdu)),
+        }
+    }
+}
+
+/// Whether the viewer may read `field` of a dispute it can see.
+pub fn can_read(viewer: &Viewer, field: DisputeField, facts: &DisputeFacts) -> bool {
+    FIELD_RULES
+        .iter()
+        .any(|(f, role, condition)| *f == field && *role == viewer.role && facts.holds(*condition))
+}
+
+/// Whether the viewer may read `field` on every dispute it sees, whatever the dispute's
+/// facts. Filtering, ordering and aggregating by a field need this.
+pub fn can_read_always(viewer: &Viewer, field: DisputeField) -> bool {
+    FIELD_RULES
+        .iter()
+        .any(|(f, role, condition)| *f == field && *role == viewer.role && *condition == Requires::Always)
+}
+
+/// Attributes a dispute query may filter, order or aggregate by.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, strum::EnumIter, strum::AsRefStr)]
+#[strum(serialize_all = "camelCase")]
+pub enum FilterField {
+    Region,
+    Status,
+    Category,
+    Severity,
+    OccurredAt,
+    ReportedAt,
+    Stage,
+    /// Free text over title and description, which only members read.
+    Search,
+    Restricted,
+    Violation,
+    ReporterKind,
+}
+
+/// Which roles may filter or order by each attribute. Statistics are open to `PUBLIC`,
+/// so every attribute a public filter could use to single out a dispute's contents is
+/// withheld from `PUBLIC`.
+pub const FILTER_RULES: &[(FilterField, &[Role])] = &[
+    (FilterField::Region, ALL_ROLES),
+    (FilterField::Status, ALL_ROLES),
+    (FilterField::Category, ALL_ROLES),
+    (FilterField::Severity, ALL_ROLES),
+    (FilterField::OccurredAt, ALL_ROLES),
+    (FilterField::ReportedAt, ALL_ROLES),
+    (FilterField::Stage, ALL_ROLES),
+    (FilterField::Search, MEMBER_ROLES),
+    (FilterField::Restricted, MEMBER_ROLES),
+];
+
+const ALL_ROLES: &[Role] = &[
+    Role::Public,
+    Role::Member,
+    Role::Kpu,
+    Role::Bawaslu,
+    Role::Police,
+    Role::Admin,
+];
+const MEMBER_ROLES: &[Role] = &[Role::Member, Role::Kpu, Role::Bawaslu, Role::Police, Role::Admin];
+
+/// Whether the viewer may filter, order or aggregate by an attribute. The sensitive
+/// fields follow `FIELD_RULES` (unconditional reads only).
+pub fn can_filter_by(viewer: &Viewer, field: FilterField) -> bool {
+    match field {
+        FilterField::Violation => can_read_always(viewer, DisputeField::Violation),
+        FilterField::ReporterKind => can_read_always(viewer, DisputeField::Reporter),
+        _ => FILTER_RULES
+            .iter()
+            .any(|(f, roles)| *f == field && roles.contains(&viewer.role)),
+    }
+}
+
+/// Everything a viewer may do. Workflow actions map to the status they lead to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, strum::EnumIter, strum::AsRefStr)]
+#[strum(serialize_all = "camelCase")]
+pub enum Action {
+    ListDisputes,
+    ReportDispute,
+    Verify,
+    StartMediation,
+    RecordMediation,
+    Escalate,
+    ClassifyViolation,
+    AddIntelNote,
+    AddNote,
+    AssignAgency,
+    Resolve,
+    Dismiss,
+    Reopen,
+    ReadAccessLog,
+    ManageDirectory,
+    EditSchedule,
+}
+
+/// Which roles may take each action (on disputes they can see).
+pub const ACTION_RULES: &[(Action, &[Role])] = &[
+    (Action::ListDisputes, MEMBER_ROLES),
+    (Action::ReportDispute, MEMBER_ROLES),
+    (Action::Verify, &[Role::Admin, Role::Bawaslu]),
+    (Action::StartMediation, &[Role::Admin]),
+    (Action::RecordMediation, &[Role::Admin]),
+    (Action::Escalate, &[Role::Admin, Role::Bawaslu]),
+    (Action::ClassifyViolation, &[Role::Bawaslu]),
+    (Action::AddIntelNote, &[Role::Police]),
+    (Action::AddNote, MEMBER_ROLES),
+    (Action::AssignAgency, &[Role::Admin]),
+    (Action::Resolve, &[Role::Admin, Role::Bawaslu]),
+    (Action::Dismiss, &[Role::Admin, Role::Bawaslu]),
+    (Action::Reopen, &[Role::Admin]),
+    (Action::ReadAccessLog, &[Role::Admin]),
+    (Action::ManageDirectory, &[Role::Admin]),
+    (Action::EditSchedule, &[Role::Kpu]),
+];
+
+/// Whether the viewer's role may take an action.
+pub fn can(viewer: &Viewer, action: Action) -> bool {
+    ACTION_RULES
+        .iter()
+        .any(|(a, roles)| *a == action && roles.contains(&viewer.role))
+}
+
+/// The workflow (REPORTED → VERIFIED → IN_MEDIATION → RESOLVED; any open state →
+/// ESCALATED → RESOLVED; REPORTED or VERIFIED → DISMISSED; RESOLVED or DISMISSED →
+/// VERIFIED only by reopening), with the action that makes each move.
+pub const TRANSITIONS: &[(DisputeStatus, DisputeStatus, Action)] = &[
+    (DisputeStatus::Reported, DisputeStatus::Verified, Action::Verify),
+    (DisputeStatus::Verified, DisputeStatus::InMediation, Action::StartMediation),
+    (DisputeStatus::InMediation, DisputeStatus::Resolved, Action::Resolve),
+    (DisputeStatus::Reported, DisputeStatus::Escalated, Action::Escalate),
+    (DisputeStatus::Verified, DisputeStatus::Escalated, Action::Escalate),
+    (DisputeStatus::InMediation, DisputeStatus::Escalated, Action::Escalate),
+    (DisputeStatus::Escalated, DisputeStatus::Resolved, Action::Resolve),
+    (DisputeStatus::Reported, DisputeStatus::Dismissed, Action::Dismiss),
+    (DisputeStatus::Verified, DisputeStatus::Dismissed, Action::Dismiss),
+    (DisputeStatus::Resolved, DisputeStatus::Verified, Action::Reopen),
+    (DisputeStatus::Dismissed, DisputeStatus::Verified, Action::Reopen),
+];
+
+/// The statuses a dispute in `from` may move to, whoever asks.
+pub fn next_statuses(from: DisputeStatus) -> Vec<DisputeStatus> {
+    TRANSITIONS
+        .iter()
+        .filter(|(f, _, _)| *f == from)
+        .map(|(_, to, _)| *to)
+        .collect()
+}
+
+/// The statuses this viewer may move a dispute in `from` to.
+pub fn transitions_for(viewer: &Viewer, from: DisputeStatus) -> Vec<DisputeStatus> {
+    TRANSITIONS
+        .iter()
+        .filter(|(f, _, action)| *f == from && can(viewer, *action))
+        .map(|(_, to, _)| *to)
+        .collect()
+}
+
+/// Whether a timeline event is visible to the viewer (on a dispute it can see): its
+/// audience must include the viewer's role, and an event that reveals a sensitive field
+/// needs that field's read right as well.
+pub fn can_read_event(viewer: &Viewer, kind: &str, audience: Option<&str>, facts: &DisputeFacts) -> bool {
+    let in_audience = audience.is_none_or(|roles| {
+        roles
+            .split(',')
+            .any(|role| role.trim() == viewer.role.as_str())
+    });
+    let reveals = match kind {
+        k if k == EventKind::IntelNote.as_str() => Some(DisputeField::IntelNotes),
+        k if k == EventKind::Classified.as_str() => Some(DisputeField::Violation),
+        _ => None,
+    };
+    in_audience && reveals.is_none_or(|field| can_read(viewer, field, facts))
+}
+
+/// The escalation targets that make a restricted dispute visible to a viewer's agency.
+fn escalation_targets(viewer: &Viewer) -> &'static [EscalationTarget] {
+    match (viewer.role, viewer.agency_kind()) {
+        (Role::Police, _) => &[EscalationTarget::Police, EscalationTarget::Gakkumdu],
+        (Role::Bawaslu, _) => &[EscalationTarget::Bawaslu, EscalationTarget::Gakkumdu],
+        (Role::Member, Some(AgencyKind::Prosecutor)) => &[EscalationTarget::Gakkumdu],
+        _ => &[],
+    }
+}
+
+fn never() -> Condition {
+    Condition::all().add(Expr::val(1).eq(0))
+}
+
+fn jurisdiction_condition(jurisdiction: &Jurisdiction) -> Condition {
+    match jurisdiction {
+        Jurisdiction::Nowhere => never(),
+        Jurisdiction::Nationwide => Condition::all(),
+        Jurisdiction::Regions(set) => {
+            let mut any = Condition::any();
+            if !set.provinces.is_empty() {
+                any = any.add(dispute::Column::ProvinceCode.is_in(set.provinces.iter().cloned()));
+            }
+            if !set.regencies.is_empty() {
+                any = any.add(dispute::Column::RegencyCode.is_in(set.regencies.iter().cloned()));
+            }
+            for (regency, districts) in &set.partial {
+                any = any.add(
+                    Condition::all()
+                        .add(dispute::Column::RegencyCode.eq(regency.clone()))
+                        .add(dispute::Column::DistrictCode.is_in(districts.iter().cloned())),
+                );
+            }
+            if set.is_empty() { never() } else { any }
+        }
+    }
+}
+
+/// The rows a viewer sees: disputes in its jurisdiction that are not restricted, or that
+/// are restricted and it is `ADMIN` or its kind of body was escalated to; plus disputes
+/// explicitly assigned to its agency. `PUBLIC` sees none.
+pub fn dispute_scope(viewer: &Viewer) -> Condition {
+    let Some(agency) = viewer.agency_code.clone() else {
+        return never();
+    };
+    if viewer.role == Role::Public {
+        return never();
+    }
+    let mut restricted_ok = Condition::any().add(dispute::Column::Restricted.eq(false));
+    if viewer.role == Role::Admin {
+        restricted_ok = Condition::all();
+    } else {
+        let targets = escalation_targets(viewer);
+        if !targets.is_empty() {
+            restricted_ok = restricted_ok.add(
+                dispute::Column::Id.in_subquery(
+                    Query::select()
+                        .column(dispute_escalation::Column::DisputeId)
+                        .from(dispute_escalation::Entity)
+                        .and_where(
+                            dispute_escalation::Column::Target.is_in(targets.iter().map(|t| t.as_str())),
+                        )
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(jurisdiction_condition(&viewer.jurisdiction))
+                .add(restricted_ok),
+        )
+        .add(
+            dispute::Column::Id.in_subquery(
+                Query::select()
+                    .column(dispute_assignment::Column::DisputeId)
+                    .from(dispute_assignment::Entity)
+                    .and_where(dispute_assignment::Column::AgencyCode.eq(agency))
+                    .to_owned(),
+            ),
+        )
+}
+
+/// Disputes as this viewer may see them: the only way the rest of the code reads them.
+pub fn visible_disputes(viewer: &Viewer) -> Select<dispute::Entity> {
+    dispute::Entity::find().filter(dispute_scope(viewer))
+}
+
+/// The rows statistics are computed over: a member's own scope; for `PUBLIC`, every
+/// dispute that is not restricted (aggregates only; see `FILTER_RULES` for what it may
+/// filter by).
+pub fn stats_scope(viewer: &Viewer) -> Condition {
+    if viewer.role == Role::Public {
+        Condition::all().add(dispute::Column::Restricted.eq(false))
+    } else {
+        dispute_scope(viewer)
+    }
+}
+
+/// The access-log rows an `ADMIN` may list: reads of disputes in its jurisdiction. Other
+/// roles see none (see `Action::ReadAccessLog`).
+pub fn access_log_scope(viewer: &Viewer) -> Condition {
+    use entity::access_log;
+    if !can(viewer, Action::ReadAccessLog) {
+        return never();
+    }
+    match &viewer.jurisdiction {
+        Jurisdiction::Nowhere => never(),
+        Jurisdiction::Nationwide => Condition::all(),
+        Jurisdiction::Regions(set) => {
+            // Whole provinces and whole regencies only: a PARTIAL grant does not extend
+            // to the audit of the rest of that regency.
+            let mut any = Condition::any().add(never());
+            if !set.provinces.is_empty() {
+                any = any.add(access_log::Column::ProvinceCode.is_in(set.provinces.iter().cloned()));
+            }
+            if !set.regencies.is_empty() {
+                any = any.add(access_log::Column::RegencyCode.is_in(set.regencies.iter().cloned()));
+            }
+            any
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The access log of sensitive reads (who, agency, when, dispute, field; never the value).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::{access_log, dispute};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::auth::policy::{self, Action, DisputeField};
+use crate::auth::viewer::Viewer;
+use crate::error::{AppError, AppResult};
+
+/// One read to record.
+#[derive(Clone, Debug)]
+pub struct SensitiveRead {
+    pub dispute_id: i32,
+    pub province_code: String,
+    pub regency_code: String,
+    pub field: DisputeField,
+}
+
+impl SensitiveRead {
+    /// The read of `field` of this dispute.
+    pub fn of(dispute: &dispute::Model, field: DisputeField) -> Self {
+        Self {
+            dispute_id: dispute.id,
+            province_code: dispute.province_code.clone(),
+            regency_code: dispute.regency_code.clone(),
+            field,
+        }
+    }
+}
+
+/// Appends the reads of one request in one statement.
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    request_id: &str,
+    reads: Vec<SensitiveRead>,
+) -> AppResult<()> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let at = Utc::now();
+    let agency = viewer.agency_code.clone().unwrap_or_default();
+    let rows = reads.into_iter().map(|read| access_log::ActiveModel {
+        id: NotSet,
+        at: Set(at),
+        viewer_sub: Set(viewer.subject_or_public().to_owned()),
+        viewer_role: Set(viewer.role.as_str().to_owned()),
+        agency_code: Set(agency.clone()),
+        dispute_id: Set(read.dispute_id),
+        province_code: Set(read.province_code),
+        regency_code: Set(read.regency_code),
+        field: Set(read.field.as_ref().to_owned()),
+        request_id: Set(Some(request_id.to_owned())),
+    });
+    access_log::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Filters of `accessLog`.
+#[derive(Default)]
+pub struct AccessLogFilter {
+    pub dispute_id: Option<i32>,
+    pub field: Option<DisputeField>,
+    pub agency_code: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A page of the access log, newest first.
+pub struct AccessLogPage {
+    pub rows: Vec<access_log::Model>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+/// An opaque cursor over the access log.
+pub fn encode_cursor(id: i32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("access:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<i32> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("access:").and_then(|id| id.parse().ok()))
+        .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
+}
+
+/// The access log of the viewer's jurisdiction (ADMIN only).
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    filter: &AccessLogFilter,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> AppResult<AccessLogPage> {
+    if !policy::can(viewer, Action::ReadAccessLog) {
+        return Err(AppError::Forbidden);
+    }
+    let limit = crate::domain::disputes::page_size(first)?;
+    let mut select = access_log::Entity::find().filter(policy::access_log_scope(viewer));
+    if let Some(id) = filter.dispute_id {
+        select = select.filter(access_log::Column::DisputeId.eq(id));
+    }
+    if let Some(field) = filter.field {
+        select = select.filter(access_log::Column::Field.eq(field.as_ref()));
+    }
+    if let Some(agency) = &filter.agency_code {
+        select = select.filter(access_log::Column::AgencyCode.eq(agency.clone()));
+    }
+    if let Some(from) = filter.from {
+        select = select.filter(access_log::Column::At.gte(from));
+    }
+    if let Some(to) = filter.to {
+        select = select.filter(access_log::Column::At.lt(to));
+    }
+    if let Some(cursor) = after {
+        select = select.filter(access_log::Column::Id.lt(decode_cursor(cursor)?));
+    }
+    let mut rows = select
+        .order_by_desc(access_log::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(AccessLogPage {
+        rows,
+        has_next_page,
+        has_previous_page: after.is_some(),
+    })
+}

@@ -1,0 +1,402 @@
+//! Reading disputes. Every read goes through `policy::visible_disputes` (or
+//! `policy::stats_scope` for aggregates), and every filter and ordering is checked against
+//! `policy::can_filter_by` first, so lists, counts, cursors and statistics agree with the
+//! policy and with each other.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::dispute;
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use crate::auth::policy::{self, Action, FilterField};
+use crate::auth::viewer::Viewer;
+use crate::domain::types::{
+    DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
+};
+use crate::error::{AppError, AppResult};
+
+/// Default page size of dispute lists.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// Largest page a caller may ask for.
+pub const MAX_PAGE_SIZE: u64 = 100;
+/// Longest free-text search accepted.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// What a dispute list or statistic is restricted to.
+#[derive(Clone, Debug, Default)]
+pub struct DisputeFilter {
+    pub province_codes: Option<Vec<String>>,
+    pub regency_codes: Option<Vec<String>>,
+    pub statuses: Option<Vec<DisputeStatus>>,
+    pub categories: Option<Vec<DisputeCategory>>,
+    pub severities: Option<Vec<Severity>>,
+    pub occurred_from: Option<DateTime<Utc>>,
+    pub occurred_to: Option<DateTime<Utc>>,
+    pub reported_from: Option<DateTime<Utc>>,
+    pub reported_to: Option<DateTime<Utc>>,
+    /// Words searched in title and description.
+    pub search: Option<String>,
+    pub restricted: Option<bool>,
+    /// The election stage in force when the dispute occurred (e.g. `MASA_TENANG`).
+    pub stage_codes: Option<Vec<String>>,
+    pub violations: Option<Vec<ViolationClass>>,
+    pub reporter_kinds: Option<Vec<ReporterKind>>,
+}
+
+/// What a list can be ordered by.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum DisputeOrderField {
+    ReportedAt,
+    OccurredAt,
+    /// LOW < MEDIUM < HIGH < CRITICAL.
+    Severity,
+    /// In workflow order: REPORTED < VERIFIED < IN_MEDIATION < ESCALATED < RESOLVED < DISMISSED.
+    Status,
+}
+
+/// Ascending or descending.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// A list's ordering; ties are broken by id in the same direction.
+#[derive(Copy, Clone, Debug)]
+pub struct DisputeOrder {
+    pub field: DisputeOrderField,
+    pub direction: OrderDirection,
+}
+
+impl Default for DisputeOrder {
+    fn default() -> Self {
+        Self {
+            field: DisputeOrderField::ReportedAt,
+            direction: OrderDirection::Desc,
+        }
+    }
+}
+
+impl DisputeFilter {
+    fn used_fields(&self) -> Vec<FilterField> {
+        let mut used = Vec::new();
+        let mut mark = |present: bool, field| {
+            if present {
+                used.push(field);
+            }
+        };
+        mark(self.province_codes.is_some() || self.regency_codes.is_some(), FilterField::Region);
+        mark(self.statuses.is_some(), FilterField::Status);
+        mark(self.categories.is_some(), FilterField::Category);
+        mark(self.severities.is_some(), FilterField::Severity);
+        mark(self.occurred_from.is_some() || self.occurred_to.is_some(), FilterField::OccurredAt);
+        mark(self.reported_from.is_some() || self.reported_to.is_some(), FilterField::ReportedAt);
+        mark(self.search.is_some(), FilterField::Search);
+        mark(self.restricted.is_some(), FilterField::Restricted);
+        mark(self.stage_codes.is_some(), FilterField::Stage);
+        mark(self.violations.is_some(), FilterField::Violation);
+        mark(self.reporter_kinds.is_some(), FilterField::ReporterKind);
+        used
+    }
+
+    /// FORBIDDEN when the filter uses an attribute the viewer may not read; BAD_USER_INPUT
+    /// for a malformed value.
+    pub fn check(&self, viewer: &Viewer) -> AppResult<()> {
+        if self.used_fields().into_iter().any(|f| !policy::can_filter_by(viewer, f)) {
+            return Err(AppError::Forbidden);
+        }
+        if let Some(search) = &self.search {
+            if search.trim().is_empty() {
+                return Err(AppError::bad_input("filter.search", "search text is empty"));
+            }
+            if search.chars().count() > MAX_SEARCH_CHARS {
+                return Err(AppError::bad_input(
+                    "filter.search",
+                    format!("search text is longer than {MAX_SEARCH_CHARS} characters"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn condition(&self) -> Condition {
+        fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+            values.iter().map(|v| name(*v)).collect()
+        }
+        let mut all = Condition::all();
+        if let Some(codes) = &self.province_codes {
+            all = all.add(dispute::Column::ProvinceCode.is_in(codes.clone()));
+        }
+        if let Some(codes) = &self.regency_codes {
+            all = all.add(dispute::Column::RegencyCode.is_in(codes.clone()));
+        }
+        if let Some(values) = &self.statuses {
+            all = all.add(dispute::Column::Status.is_in(names(values, DisputeStatus::as_str)));
+        }
+        if let Some(values) = &self.categories {
+            all = all.add(dispute::Column::Category.is_in(names(values, DisputeCategory::as_str)));
+        }
+        if let Some(values) = &self.severities {
+            all = all.add(dispute::Column::Severity.is_in(names(values, Severity::as_str)));
+        }
+        if let Some(values) = &self.violations {
+            all = all.add(dispute::Column::Violation.is_in(names(values, ViolationClass::as_str)));
+        }
+        if let Some(values) = &self.reporter_kinds {
+            all = all.add(dispute::Column::ReporterKind.is_in(names(values, ReporterKind::as_str)));
+        }
+        if let Some(codes) = &self.stage_codes {
+            all = all.add(dispute::Column::StageCode.is_in(codes.clone()));
+        }
+        if let Some(from) = self.occurred_from {
+            all = all.add(dispute::Column::OccurredAt.gte(from));
+        }
+        if let Some(to) = self.occurred_to {
+            all = all.add(dispute::Column::OccurredAt.lt(to));
+        }
+        if let Some(from) = self.reported_from {
+            all = all.add(dispute::Column::ReportedAt.gte(from));
+        }
+        if let Some(to) = self.reported_to {
+            all = all.add(dispute::Column::ReportedAt.lt(to));
+        }
+        if let Some(restricted) = self.restricted {
+            all = all.add(dispute::Column::Restricted.eq(restricted));
+        }
+        if let Some(search) = &self.search {
+            let pattern = format!("%{}%", escape_like(&search.trim().to_lowercase()));
+            let like = |column: dispute::Column| {
+                Expr::expr(Func::lower(Expr::col(column))).like(
+                    sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'),
+                )
+            };
+            all = all.add(
+                Condition::any()
+                    .add(like(dispute::Column::Title))
+                    .add(like(dispute::Column::Description)),
+            );
+        }
+        all
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn rank_case(column: dispute::Column, values: &[&'static str]) -> SimpleExpr {
+    let mut case = CaseStatement::new();
+    for (rank, value) in values.iter().enumerate() {
+        case = case.case(Expr::col(column).eq(*value), Expr::val(rank as i32));
+    }
+    case.finally(Expr::val(values.len() as i32)).into()
+}
+
+const SEVERITY_ORDER: &[&str] = &["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+const STATUS_ORDER: &[&str] = &[
+    "REPORTED",
+    "VERIFIED",
+    "IN_MEDIATION",
+    "ESCALATED",
+    "RESOLVED",
+    "DISMISSED",
+];
+
+fn rank_of(values: &[&str], value: &str) -> i32 {
+    values.iter().position(|v| *v == value).unwrap_or(values.len()) as i32
+}
+
+impl DisputeOrder {
+    fn key(self) -> SimpleExpr {
+        match self.field {
+            DisputeOrderField::ReportedAt => Expr::col(dispute::Column::ReportedAt).into(),
+            DisputeOrderField::OccurredAt => Expr::col(dispute::Column::OccurredAt).into(),
+            DisputeOrderField::Severity => rank_case(dispute::Column::Severity, SEVERITY_ORDER),
+            DisputeOrderField::Status => rank_case(dispute::Column::Status, STATUS_ORDER),
+        }
+    }
+
+    fn anchor_value(self, anchor: &dispute::Model) -> sea_orm::Value {
+        match self.field {
+            DisputeOrderField::ReportedAt => anchor.reported_at.into(),
+            DisputeOrderField::OccurredAt => anchor.occurred_at.into(),
+            DisputeOrderField::Severity => rank_of(SEVERITY_ORDER, &anchor.severity).into(),
+            DisputeOrderField::Status => rank_of(STATUS_ORDER, &anchor.status).into(),
+        }
+    }
+
+    /// Rows strictly after the anchor in this order.
+    fn after(self, anchor: &dispute::Model) -> Condition {
+        let value = self.anchor_value(anchor);
+        let (beyond, beyond_id) = match self.direction {
+            OrderDirection::Desc => (
+                Expr::expr(self.key()).lt(value.clone()),
+                Expr::col(dispute::Column::Id).lt(anchor.id),
+            ),
+            OrderDirection::Asc => (
+                Expr::expr(self.key()).gt(value.clone()),
+                Expr::col(dispute::Column::Id).gt(anchor.id),
+            ),
+        };
+        Condition::any().add(beyond).add(
+            Condition::all()
+                .add(Expr::expr(self.key()).eq(value))
+                .add(beyond_id),
+        )
+    }
+
+    fn sea_order(self) -> Order {
+        match self.direction {
+            OrderDirection::Asc => Order::Asc,
+            OrderDirection::Desc => Order::Desc,
+        }
+    }
+}
+
+/// An opaque cursor: it names a row by id only, never by any field value. Continuing
+/// from it re-reads that row through the viewer's scope.
+pub fn encode_cursor(id: i32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("dispute:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<i32> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("dispute:").and_then(|id| id.parse().ok()))
+        .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
+}
+
+/// Checks a requested page size against the limits.
+pub fn page_size(first: Option<i32>) -> AppResult<u64> {
+    match first {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if n >= 1 && (n as u64) <= MAX_PAGE_SIZE => Ok(n as u64),
+        Some(_) => Err(AppError::bad_input(
+            "first",
+            format!("first must be between 1 and {MAX_PAGE_SIZE}"),
+        )),
+    }
+}
+
+/// One page of a dispute list.
+pub struct DisputePage {
+    pub rows: Vec<dispute::Model>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+/// A page of the disputes the viewer sees, filtered and ordered.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    filter: &DisputeFilter,
+    order: DisputeOrder,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> AppResult<DisputePage> {
+    if !policy::can(viewer, Action::ListDisputes) {
+        return Err(AppError::Forbidden);
+    }
+    filter.check(viewer)?;
+    let limit = page_size(first)?;
+    let mut select = policy::visible_disputes(viewer).filter(filter.condition());
+    if let Some(cursor) = after {
+        let anchor_id = decode_cursor(cursor)?;
+        let anchor = policy::visible_disputes(viewer)
+            .filter(dispute::Column::Id.eq(anchor_id))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))?;
+        select = select.filter(order.after(&anchor));
+    }
+    let mut rows = select
+        .order_by(order.key(), order.sea_order())
+        .order_by(dispute::Column::Id, order.sea_order())
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(DisputePage {
+        rows,
+        has_next_page,
+        has_previous_page: after.is_some(),
+    })
+}
+
+/// How many disputes the viewer sees under the filter.
+pub async fn count<C: ConnectionTrait>(db: &C, viewer: &Viewer, filter: &DisputeFilter) -> AppResult<u64> {
+    filter.check(viewer)?;
+    Ok(policy::visible_disputes(viewer)
+        .filter(filter.condition())
+        .count(db)
+        .await?)
+}
+
+/// One dispute the viewer sees. Missing and out of scope are the same `NOT_FOUND`.
+pub async fn get<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i32) -> AppResult<dispute::Model> {
+    policy::visible_disputes(viewer)
+        .filter(dispute::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// What statistics can be grouped by.
+#[derive(Copy, Clone, Debug)]
+pub enum StatsDimension {
+    Status,
+    Category,
+    Severity,
+    Province,
+    Stage,
+}
+
+/// Counts of the disputes in the viewer's statistics scope, grouped by one dimension.
+pub async fn stats<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    filter: &DisputeFilter,
+    dimension: StatsDimension,
+) -> AppResult<Vec<(String, i64)>> {
+    filter.check(viewer)?;
+    let column = match dimension {
+        StatsDimension::Status => dispute::Column::Status,
+        StatsDimension::Category => dispute::Column::Category,
+        StatsDimension::Severity => dispute::Column::Severity,
+        StatsDimension::Province => dispute::Column::ProvinceCode,
+        StatsDimension::Stage => dispute::Column::StageCode,
+    };
+    let rows: Vec<(Option<String>, i64)> = dispute::Entity::find()
+        .filter(policy::stats_scope(viewer))
+        .filter(filter.condition())
+        .select_only()
+        .column(column)
+        .column_as(Expr::col(dispute::Column::Id).count(), "count")
+        .group_by(column)
+        .order_by_asc(column)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, count)| (key.unwrap_or_else(|| "NONE".to_owned()), count))
+        .collect())
+}
+
+/// The total for statistics (same scope and filter as `stats`).
+pub async fn stats_total<C: ConnectionTrait>(db: &C, viewer: &Viewer, filter: &DisputeFilter) -> AppResult<u64> {
+    filter.check(viewer)?;
+    Ok(dispute::Entity::find()
+        .filter(policy::stats_scope(viewer))
+        .filter(filter.condition())
+        .count(db)
+        .await?)
+}

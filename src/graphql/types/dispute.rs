@@ -1,0 +1,460 @@
+//! Disputes as clients see them. Sensitive fields are nullable and checked against
+//! `policy` in their resolvers: a forbidden one resolves to null with a FORBIDDEN error at
+//! its path, leaving its siblings intact; a permitted read of `reporter` or `intelNotes`
+//! is noted for the access log.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{dispute, dispute_event};
+
+use super::agency::Agency;
+use super::election::{CandidatePair, Election, ElectionStage};
+use super::region::{Province, Regency};
+use super::{loaded, stored};
+use crate::auth::policy::{self, Action, DisputeFacts, DisputeField};
+use crate::domain::audit::SensitiveRead;
+use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
+use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash};
+use crate::domain::types::{
+    DisputeCategory, DisputeStatus, EscalationTarget, ReporterKind, Role, Severity, ViolationClass,
+};
+use crate::error::{AppError, IntoGql};
+use crate::graphql::context::ContextExt;
+
+/// A friction between campaign teams (or with officials) that the posko handles.
+pub struct Dispute(pub dispute::Model);
+
+impl Dispute {
+    async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
+        let rows = loaded(ctx.request()?.loaders.escalations_by_dispute.load_one(self.0.id).await)?;
+        let mut escalated_to = Vec::new();
+        for row in rows.unwrap_or_default() {
+            escalated_to.push(stored::<EscalationTarget>("dispute_escalation.target", &row.target)?);
+        }
+        Ok(DisputeFacts { escalated_to })
+    }
+
+    async fn guard(&self, ctx: &Context<'_>, field: DisputeField) -> async_graphql::Result<()> {
+        let facts = self.facts(ctx).await?;
+        if policy::can_read(&ctx.request()?.viewer, field, &facts) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden).gql()
+        }
+    }
+
+    async fn all_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<dispute_event::Model>> {
+        Ok(loaded(ctx.request()?.loaders.events_by_dispute.load_one(self.0.id).await)?.unwrap_or_default())
+    }
+
+    async fn visible_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<dispute_event::Model>> {
+        let facts = self.facts(ctx).await?;
+        let viewer = &ctx.request()?.viewer;
+        Ok(self
+            .all_events(ctx)
+            .await?
+            .into_iter()
+            .filter(|e| policy::can_read_event(viewer, &e.kind, e.audience.as_deref(), &facts))
+            .collect())
+    }
+}
+
+#[Object]
+impl Dispute {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The posko's reference number.
+    async fn ref_no(&self) -> &str {
+        &self.0.ref_no
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn category(&self) -> async_graphql::Result<DisputeCategory> {
+        stored("dispute.category", &self.0.category)
+    }
+    async fn severity(&self) -> async_graphql::Result<Severity> {
+        stored("dispute.severity", &self.0.severity)
+    }
+    async fn status(&self) -> async_graphql::Result<DisputeStatus> {
+        stored("dispute.status", &self.0.status)
+    }
+    /// Seen only by ADMIN and the agencies assigned to it or escalated to.
+    async fn restricted(&self) -> bool {
+        self.0.restricted
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    async fn reported_at(&self) -> DateTime<Utc> {
+        self.0.reported_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Increases with every change; mutations take it as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Free-text place (street, polling station).
+    async fn location_text(&self) -> Option<&str> {
+        self.0.location_text.as_deref()
+    }
+    /// The district (kecamatan) code, when known.
+    async fn district_code(&self) -> Option<&str> {
+        self.0.district_code.as_deref()
+    }
+    async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
+        let row = loaded(ctx.request()?.loaders.province.load_one(self.0.province_code.clone()).await)?;
+        Ok(row.map(Province))
+    }
+    async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
+        let row = loaded(ctx.request()?.loaders.regency.load_one(self.0.regency_code.clone()).await)?;
+        Ok(row.map(Regency))
+    }
+    /// The election stage in force where and when it occurred.
+    async fn stage(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ElectionStage>> {
+        let Some(id) = self.0.stage_id else {
+            return Ok(None);
+        };
+        let row = loaded(ctx.request()?.loaders.stage.load_one(id).await)?;
+        Ok(row.map(ElectionStage))
+    }
+    /// The code of that stage, e.g. `MASA_TENANG`.
+    async fn stage_code(&self) -> Option<&str> {
+        self.0.stage_code.as_deref()
+    }
+    /// The contest of the region where it occurred, if there is one.
+    async fn election(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Election>> {
+        let Some(id) = self.0.election_id else {
+            return Ok(None);
+        };
+        let row = loaded(ctx.request()?.loaders.election.load_one(id).await)?;
+        Ok(row.map(Election))
+    }
+    /// The candidate pairs involved.
+    async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
+        let loaders = &ctx.request()?.loaders;
+        let links = loaded(loaders.parties_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
+        let ids: Vec<i32> = links.iter().map(|l| l.candidate_pair_id).collect();
+        let mut found = loaded(loaders.candidate_pair.load_many(ids.clone()).await)?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).map(CandidatePair).collect())
+    }
+    /// Agencies the posko assigned to it.
+    async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
+        let loaders = &ctx.request()?.loaders;
+        let links = loaded(loaders.assignments_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
+        let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
+        let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;
+        Ok(codes.iter().filter_map(|c| found.remove(c)).map(Agency).collect())
+    }
+    /// Where it was handed on, oldest first.
+    async fn escalations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Escalation>> {
+        let rows = loaded(ctx.request()?.loaders.escalations_by_dispute.load_one(self.0.id).await)?;
+        let mut out = Vec::new();
+        for row in rows.unwrap_or_default() {
+            out.push(Escalation {
+                to: stored("dispute_escalation.target", &row.target)?,
+                reason: row.reason,
+                at: row.escalated_at,
+            });
+        }
+        Ok(out)
+    }
+    /// The outcome of a resolution or the reason of a dismissal.
+    async fn outcome(&self) -> Option<&str> {
+        self.0.outcome.as_deref()
+    }
+    /// Who reported it. BAWASLU and ADMIN; POLICE once escalated to the police or Gakkumdu.
+    /// Every read is recorded in the access log.
+    async fn reporter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reporter>> {
+        self.guard(ctx, DisputeField::Reporter).await?;
+        ctx.request()?
+            .record_read(SensitiveRead::of(&self.0, DisputeField::Reporter))
+            .gql()?;
+        let Some(kind) = self.0.reporter_kind.as_deref() else {
+            return Ok(None);
+        };
+        Ok(Some(Reporter {
+            kind: stored("dispute.reporter_kind", kind)?,
+            name: self.0.reporter_name.clone(),
+            contact: self.0.reporter_contact.clone(),
+        }))
+    }
+    /// The police's intelligence notes. POLICE only, not even ADMIN. Every read is recorded
+    /// in the access log.
+    async fn intel_notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<IntelNote>>> {
+        self.guard(ctx, DisputeField::IntelNotes).await?;
+        ctx.request()?
+            .record_read(SensitiveRead::of(&self.0, DisputeField::IntelNotes))
+            .gql()?;
+        Ok(Some(
+            self.all_events(ctx)
+                .await?
+                .into_iter()
+                .filter(|e| e.kind == "INTEL_NOTE")
+                .map(|e| IntelNote {
+                    at: e.at,
+                    note: e.note.unwrap_or_default(),
+                    author_agency: e.actor_agency,
+                })
+                .collect(),
+        ))
+    }
+    /// Bawaslu's classification. KPU, BAWASLU, POLICE and ADMIN.
+    async fn violation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ViolationClass>> {
+        self.guard(ctx, DisputeField::Violation).await?;
+        self.0
+            .violation
+            .as_deref()
+            .map(|v| stored("dispute.violation", v))
+            .transpose()
+    }
+    /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
+    async fn events(&self, ctx: &Context<'_>, last: Option<i32>) -> async_graphql::Result<Vec<DisputeEvent>> {
+        let mut events = self.visible_events(ctx).await?;
+        if let Some(last) = last {
+            let keep = usize::try_from(last.clamp(0, 1_000)).unwrap_or_default();
+            let skip = events.len().saturating_sub(keep);
+            events.drain(..skip);
+        }
+        Ok(events.into_iter().map(DisputeEvent).collect())
+    }
+    /// Whether every event's hash matches its content and its predecessor (computed over
+    /// the whole timeline, including events this caller cannot see).
+    async fn timeline_intact(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(first_broken_link(&self.all_events(ctx).await?).is_none())
+    }
+    /// What this caller may do with this dispute.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
+        let viewer = &ctx.request()?.viewer;
+        let facts = self.facts(ctx).await?;
+        let status: DisputeStatus = stored("dispute.status", &self.0.status)?;
+        let transition_to = policy::transitions_for(viewer, status);
+        let moves_to = |to: DisputeStatus| transition_to.contains(&to);
+        Ok(ViewerCan {
+            read_reporter: policy::can_read(viewer, DisputeField::Reporter, &facts),
+            read_intel_notes: policy::can_read(viewer, DisputeField::IntelNotes, &facts),
+            read_violation: policy::can_read(viewer, DisputeField::Violation, &facts),
+            verify: moves_to(DisputeStatus::Verified) && status == DisputeStatus::Reported,
+            start_mediation: moves_to(DisputeStatus::InMediation),
+            record_mediation: status == DisputeStatus::InMediation && policy::can(viewer, Action::RecordMediation),
+            escalate: moves_to(DisputeStatus::Escalated),
+            classify_violation: policy::can(viewer, Action::ClassifyViolation),
+            add_intel_note: policy::can(viewer, Action::AddIntelNote),
+            add_note: policy::can(viewer, Action::AddNote),
+            assign_agency: policy::can(viewer, Action::AssignAgency),
+            resolve: moves_to(DisputeStatus::Resolved),
+            dismiss: moves_to(DisputeStatus::Dismissed),
+            reopen: moves_to(DisputeStatus::Verified)
+                && matches!(status, DisputeStatus::Resolved | DisputeStatus::Dismissed),
+            transition_to,
+        })
+    }
+}
+
+/// The index of the first event whose hash or link does not match, if any.
+pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
+    let mut prev = GENESIS_HASH.to_owned();
+    for (index, event) in events.iter().enumerate() {
+        let expected = event_hash(
+            &prev,
+            &EventContent {
+                dispute_id: event.dispute_id,
+                seq: event.seq,
+                kind: &event.kind,
+                actor_sub: &event.actor_sub,
+                actor_role: &event.actor_role,
+                actor_agency: event.actor_agency.as_deref(),
+                at: event.at,
+                changes: event.changes.as_deref(),
+                note: event.note.as_deref(),
+                audience: event.audience.as_deref(),
+            },
+        );
+        let in_order = usize::try_from(event.seq).ok() == Some(index + 1);
+        if !in_order || event.prev_hash != prev || event.hash != expected {
+            return Some(event.seq);
+        }
+        prev = event.hash.clone();
+    }
+    None
+}
+
+/// The reporter's identity (protected; see `Dispute.reporter`).
+#[derive(SimpleObject)]
+pub struct Reporter {
+    pub kind: ReporterKind,
+    pub name: Option<String>,
+    pub contact: Option<String>,
+}
+
+/// An intelligence note of the police.
+#[derive(SimpleObject)]
+pub struct IntelNote {
+    pub at: DateTime<Utc>,
+    pub note: String,
+    pub author_agency: Option<String>,
+}
+
+/// A hand-over to another body.
+#[derive(SimpleObject)]
+pub struct Escalation {
+    pub to: EscalationTarget,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the caller may do with a dispute, computed from the policy table so frontends need
+/// no copy of the rules.
+#[derive(SimpleObject)]
+pub struct ViewerCan {
+    pub read_reporter: bool,
+    pub read_intel_notes: bool,
+    pub read_violation: bool,
+    pub verify: bool,
+    pub start_mediation: bool,
+    pub record_mediation: bool,
+    pub escalate: bool,
+    pub classify_violation: bool,
+    pub add_intel_note: bool,
+    pub add_note: bool,
+    pub assign_agency: bool,
+    pub resolve: bool,
+    pub dismiss: bool,
+    pub reopen: bool,
+    /// The statuses the caller may move the dispute to now.
+    pub transition_to: Vec<DisputeStatus>,
+}
+
+/// One entry of the append-only timeline.
+pub struct DisputeEvent(pub dispute_event::Model);
+
+#[Object]
+impl DisputeEvent {
+    /// 1, 2, 3… without gaps.
+    async fn seq(&self) -> i32 {
+        self.0.seq
+    }
+    /// What happened, e.g. `VERIFIED`, `ESCALATED`, `NOTE`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// The `sub` of the officer who acted.
+    async fn actor(&self) -> &str {
+        &self.0.actor_sub
+    }
+    async fn actor_role(&self) -> async_graphql::Result<Role> {
+        stored("dispute_event.actor_role", &self.0.actor_role)
+    }
+    async fn actor_agency(&self) -> Option<&str> {
+        self.0.actor_agency.as_deref()
+    }
+    /// The changed fields as JSON: `{"field": [before, after]}`.
+    async fn changes(&self) -> Option<&str> {
+        self.0.changes.as_deref()
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// The roles the note was written for; empty when for everyone who sees the dispute.
+    async fn audience(&self) -> async_graphql::Result<Vec<Role>> {
+        let Some(roles) = self.0.audience.as_deref() else {
+            return Ok(Vec::new());
+        };
+        roles.split(',').map(|r| stored("dispute_event.audience", r.trim())).collect()
+    }
+    /// SHA-256 over this event and the previous event's hash.
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+}
+
+/// `totalCount` of a dispute connection, counted only when asked for.
+pub struct DisputeTotals {
+    pub filter: DisputeFilter,
+}
+
+#[Object]
+impl DisputeTotals {
+    /// How many disputes match the filter in the caller's scope.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let rc = ctx.request()?;
+        disputes::count(&rc.db.conn, &rc.viewer, &self.filter).await.gql()
+    }
+}
+
+/// A Relay connection of disputes.
+pub type DisputeConnection = Connection<String, Dispute, DisputeTotals>;
+
+/// Builds a connection page.
+pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> DisputeConnection {
+    let mut connection = Connection::with_additional_fields(
+        page.has_previous_page,
+        page.has_next_page,
+        DisputeTotals { filter },
+    );
+    connection.edges.extend(
+        page.rows
+            .into_iter()
+            .map(|row| Edge::new(disputes::encode_cursor(row.id), Dispute(row))),
+    );
+    connection
+}
+
+/// A count under one value of a dimension.
+#[derive(SimpleObject)]
+pub struct Count {
+    /// The value (a status, category, severity, province code or stage code; `NONE` when
+    /// the dispute has none).
+    pub key: String,
+    pub count: i64,
+}
+
+/// Aggregate counts, each computed only when selected, under the caller's own scope
+/// (for PUBLIC: every dispute that is not restricted).
+pub struct DisputeStats {
+    pub filter: DisputeFilter,
+}
+
+impl DisputeStats {
+    async fn by(&self, ctx: &Context<'_>, dimension: StatsDimension) -> async_graphql::Result<Vec<Count>> {
+        let rc = ctx.request()?;
+        let rows = disputes::stats(&rc.db.conn, &rc.viewer, &self.filter, dimension)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(|(key, count)| Count { key, count }).collect())
+    }
+}
+
+#[Object]
+impl DisputeStats {
+    async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let rc = ctx.request()?;
+        disputes::stats_total(&rc.db.conn, &rc.viewer, &self.filter).await.gql()
+    }
+    async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
+        self.by(ctx, StatsDimension::Status).await
+    }
+    async fn by_category(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
+        self.by(ctx, StatsDimension::Category).await
+    }
+    async fn by_severity(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
+        self.by(ctx, StatsDimension::Severity).await
+    }
+    async fn by_province(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
+        self.by(ctx, StatsDimension::Province).await
+    }
+    /// By the election stage in force when the dispute occurred.
+    async fn by_stage(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
+        self.by(ctx, StatsDimension::Stage).await
+    }
+}
