@@ -94,6 +94,12 @@ pub struct Config {
     #[arg(long, env = "POSKO_JWT_LEEWAY", default_value_t = 30, global = true)]
     pub jwt_leeway: u64,
 
+    /// How long an agency's jurisdiction is reused before being read again (at most 30 s,
+    /// so a directory change reaches every instance within that time; 0 disables reuse).
+    #[arg(long, env = "POSKO_JURISDICTION_CACHE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=30), global = true)]
+    pub jurisdiction_cache_secs: u64,
+
     /// Where development mode keeps its generated secret (default: next to the SQLite
     /// file, or `posko.secret` in the working directory).
     #[arg(long, env = "POSKO_SECRET_FILE", global = true)]

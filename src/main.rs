@@ -7,8 +7,8 @@ use migration::MigratorTrait;
 use posko::auth::jwt::{Claims, Verifier};
 use posko::auth::policy;
 use posko::cli::{Cli, Command};
-use posko::domain::types::{AgencyKind, Role};
 use posko::db::{Database, demo, seed};
+use posko::domain::types::{AgencyKind, Role};
 use posko::http::server::Application;
 
 fn main() -> ExitCode {
@@ -94,14 +94,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .parse()
                 .ok()
                 .filter(|r| *r != Role::Public)
-                .ok_or_else(|| anyhow::anyhow!("--role must be ADMIN, KPU, BAWASLU, POLICE or MEMBER"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--role must be ADMIN, KPU, BAWASLU, POLICE or MEMBER")
+                })?;
             let found = posko::domain::reference::agency(&db.conn, &agency)
                 .await
                 .map_err(|err| anyhow::anyhow!("cannot read the agency: {err}"))?
                 .ok_or_else(|| anyhow::anyhow!("unknown agency {agency}"))?;
             let kind: AgencyKind = posko::domain::types::parse_stored("agency.kind", &found.kind)?;
             if !policy::role_fits_agency(role, kind) {
-                anyhow::bail!("role {} does not fit {agency}, a {} agency", role.as_str(), kind.as_str());
+                anyhow::bail!(
+                    "role {} does not fit {agency}, a {} agency",
+                    role.as_str(),
+                    kind.as_str()
+                );
             }
             let now = u64::try_from(chrono::Utc::now().timestamp())?;
             let claims = Claims {

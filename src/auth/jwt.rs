@@ -118,9 +118,17 @@ impl Verifier {
             let pem = std::fs::read(path)
                 .with_context(|| format!("POSKO_JWT_PUBLIC_KEY: cannot read {}", path.display()))?;
             let key = pem_key(algorithm, &pem).with_context(|| {
-                format!("POSKO_JWT_PUBLIC_KEY: {} is not a {:?} public key in PEM", path.display(), algorithm)
+                format!(
+                    "POSKO_JWT_PUBLIC_KEY: {} is not a {:?} public key in PEM",
+                    path.display(),
+                    algorithm
+                )
             })?;
-            keys.push(VerifyingKey { kid: None, algorithm, key });
+            keys.push(VerifyingKey {
+                kid: None,
+                algorithm,
+                key,
+            });
         }
         if let Some(path) = &config.jwt_jwks {
             keys.extend(load_jwks(path)?);
@@ -131,7 +139,9 @@ impl Verifier {
             }
         } else if keys.is_empty() {
             if config.mode == Mode::Production {
-                bail!("production mode needs POSKO_JWT_SECRET, POSKO_JWT_PUBLIC_KEY or POSKO_JWT_JWKS");
+                bail!(
+                    "production mode needs POSKO_JWT_SECRET, POSKO_JWT_PUBLIC_KEY or POSKO_JWT_JWKS"
+                );
             }
             signing_secret = Some(development_secret(config)?);
         }
@@ -153,7 +163,10 @@ impl Verifier {
 
     /// Verifies an `Authorization` header value and returns its claims.
     pub fn verify_header(&self, header: &str) -> Result<Claims, TokenError> {
-        let (scheme, token) = header.trim().split_once(' ').ok_or(TokenError::MalformedHeader)?;
+        let (scheme, token) = header
+            .trim()
+            .split_once(' ')
+            .ok_or(TokenError::MalformedHeader)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(TokenError::MalformedHeader);
         }
@@ -247,11 +260,19 @@ fn load_jwks(path: &Path) -> anyhow::Result<Vec<VerifyingKey>> {
             .with_context(|| format!("POSKO_JWT_JWKS: key {kid} needs an `alg` (the algorithm is never taken from a token)"))?;
         let algorithm = Algorithm::from_str(&alg.to_string())
             .with_context(|| format!("POSKO_JWT_JWKS: key {kid} has an unsupported alg"))?;
-        if !matches!(algorithm, Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA) {
+        if !matches!(
+            algorithm,
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA
+        ) {
             bail!("POSKO_JWT_JWKS: key {kid} must be RS256, ES256 or EdDSA");
         }
-        let key = DecodingKey::from_jwk(jwk).with_context(|| format!("POSKO_JWT_JWKS: key {kid} is invalid"))?;
-        keys.push(VerifyingKey { kid: Some(kid), algorithm, key });
+        let key = DecodingKey::from_jwk(jwk)
+            .with_context(|| format!("POSKO_JWT_JWKS: key {kid} is invalid"))?;
+        keys.push(VerifyingKey {
+            kid: Some(kid),
+            algorithm,
+            key,
+        });
     }
     Ok(keys)
 }

@@ -108,9 +108,9 @@ pub fn can_read(viewer: &Viewer, field: DisputeField, facts: &DisputeFacts) -> b
 /// Whether the viewer may read `field` on every dispute it sees, whatever the dispute's
 /// facts. Filtering, ordering and aggregating by a field need this.
 pub fn can_read_always(viewer: &Viewer, field: DisputeField) -> bool {
-    FIELD_RULES
-        .iter()
-        .any(|(f, role, condition)| *f == field && *role == viewer.role && *condition == Requires::Always)
+    FIELD_RULES.iter().any(|(f, role, condition)| {
+        *f == field && *role == viewer.role && *condition == Requires::Always
+    })
 }
 
 /// Attributes a dispute query may filter, order or aggregate by.
@@ -154,7 +154,13 @@ const ALL_ROLES: &[Role] = &[
     Role::Police,
     Role::Admin,
 ];
-const MEMBER_ROLES: &[Role] = &[Role::Member, Role::Kpu, Role::Bawaslu, Role::Police, Role::Admin];
+const MEMBER_ROLES: &[Role] = &[
+    Role::Member,
+    Role::Kpu,
+    Role::Bawaslu,
+    Role::Police,
+    Role::Admin,
+];
 
 /// Whether the viewer may filter, order or aggregate by an attribute. The sensitive
 /// fields follow `FIELD_RULES` (unconditional reads only).
@@ -221,17 +227,61 @@ pub fn can(viewer: &Viewer, action: Action) -> bool {
 /// ESCALATED → RESOLVED; REPORTED or VERIFIED → DISMISSED; RESOLVED or DISMISSED →
 /// VERIFIED only by reopening), with the action that makes each move.
 pub const TRANSITIONS: &[(DisputeStatus, DisputeStatus, Action)] = &[
-    (DisputeStatus::Reported, DisputeStatus::Verified, Action::Verify),
-    (DisputeStatus::Verified, DisputeStatus::InMediation, Action::StartMediation),
-    (DisputeStatus::InMediation, DisputeStatus::Resolved, Action::Resolve),
-    (DisputeStatus::Reported, DisputeStatus::Escalated, Action::Escalate),
-    (DisputeStatus::Verified, DisputeStatus::Escalated, Action::Escalate),
-    (DisputeStatus::InMediation, DisputeStatus::Escalated, Action::Escalate),
-    (DisputeStatus::Escalated, DisputeStatus::Resolved, Action::Resolve),
-    (DisputeStatus::Reported, DisputeStatus::Dismissed, Action::Dismiss),
-    (DisputeStatus::Verified, DisputeStatus::Dismissed, Action::Dismiss),
-    (DisputeStatus::Resolved, DisputeStatus::Verified, Action::Reopen),
-    (DisputeStatus::Dismissed, DisputeStatus::Verified, Action::Reopen),
+    (
+        DisputeStatus::Reported,
+        DisputeStatus::Verified,
+        Action::Verify,
+    ),
+    (
+        DisputeStatus::Verified,
+        DisputeStatus::InMediation,
+        Action::StartMediation,
+    ),
+    (
+        DisputeStatus::InMediation,
+        DisputeStatus::Resolved,
+        Action::Resolve,
+    ),
+    (
+        DisputeStatus::Reported,
+        DisputeStatus::Escalated,
+        Action::Escalate,
+    ),
+    (
+        DisputeStatus::Verified,
+        DisputeStatus::Escalated,
+        Action::Escalate,
+    ),
+    (
+        DisputeStatus::InMediation,
+        DisputeStatus::Escalated,
+        Action::Escalate,
+    ),
+    (
+        DisputeStatus::Escalated,
+        DisputeStatus::Resolved,
+        Action::Resolve,
+    ),
+    (
+        DisputeStatus::Reported,
+        DisputeStatus::Dismissed,
+        Action::Dismiss,
+    ),
+    (
+        DisputeStatus::Verified,
+        DisputeStatus::Dismissed,
+        Action::Dismiss,
+    ),
+    (
+        DisputeStatus::Resolved,
+        DisputeStatus::Verified,
+        Action::Reopen,
+    ),
+    (
+        DisputeStatus::Dismissed,
+        DisputeStatus::Verified,
+        Action::Reopen,
+    ),
 ];
 
 /// The statuses a dispute in `from` may move to, whoever asks.
@@ -255,7 +305,12 @@ pub fn transitions_for(viewer: &Viewer, from: DisputeStatus) -> Vec<DisputeStatu
 /// Whether a timeline event is visible to the viewer (on a dispute it can see): its
 /// audience must include the viewer's role, and an event that reveals a sensitive field
 /// needs that field's read right as well.
-pub fn can_read_event(viewer: &Viewer, kind: &str, audience: Option<&str>, facts: &DisputeFacts) -> bool {
+pub fn can_read_event(
+    viewer: &Viewer,
+    kind: &str,
+    audience: Option<&str>,
+    facts: &DisputeFacts,
+) -> bool {
     let in_audience = audience.is_none_or(|roles| {
         roles
             .split(',')
@@ -329,7 +384,8 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
                         .column(dispute_escalation::Column::DisputeId)
                         .from(dispute_escalation::Entity)
                         .and_where(
-                            dispute_escalation::Column::Target.is_in(targets.iter().map(|t| t.as_str())),
+                            dispute_escalation::Column::Target
+                                .is_in(targets.iter().map(|t| t.as_str())),
                         )
                         .to_owned(),
                 ),
@@ -361,11 +417,11 @@ pub fn visible_disputes(viewer: &Viewer) -> Select<dispute::Entity> {
 /// The rows statistics are computed over: a member's own scope; for `PUBLIC`, every
 /// dispute that is not restricted (aggregates only; see `FILTER_RULES` for what it may
 /// filter by).
-pub fn stats_scope(viewer: &Viewer) -> Condition {
+pub fn disputes_for_stats(viewer: &Viewer) -> Select<dispute::Entity> {
     if viewer.role == Role::Public {
-        Condition::all().add(dispute::Column::Restricted.eq(false))
+        dispute::Entity::find().filter(dispute::Column::Restricted.eq(false))
     } else {
-        dispute_scope(viewer)
+        visible_disputes(viewer)
     }
 }
 
@@ -384,7 +440,8 @@ pub fn access_log_scope(viewer: &Viewer) -> Condition {
             // to the audit of the rest of that regency.
             let mut any = Condition::any().add(never());
             if !set.provinces.is_empty() {
-                any = any.add(access_log::Column::ProvinceCode.is_in(set.provinces.iter().cloned()));
+                any =
+                    any.add(access_log::Column::ProvinceCode.is_in(set.provinces.iter().cloned()));
             }
             if !set.regencies.is_empty() {
                 any = any.add(access_log::Column::RegencyCode.is_in(set.regencies.iter().cloned()));

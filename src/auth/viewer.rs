@@ -14,9 +14,6 @@ use crate::auth::policy;
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage, Role};
 use crate::error::AppError;
 
-/// How long an agency's kind and jurisdiction are reused before being read again.
-pub const JURISDICTION_TTL: Duration = Duration::from_secs(30);
-
 /// Regions an agency covers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegionSet {
@@ -89,19 +86,22 @@ impl Viewer {
 pub struct Authenticator {
     verifier: Verifier,
     db: DatabaseConnection,
-    agencies: Cache<String, Option<Arc<AgencyAccess>>>,
+    /// `None` when reuse is disabled.
+    agencies: Option<Cache<String, Option<Arc<AgencyAccess>>>>,
 }
 
 impl Authenticator {
-    /// An authenticator over the service's pool.
-    pub fn new(verifier: Verifier, db: DatabaseConnection) -> Self {
+    /// An authenticator over the service's pool; agencies are reused for `ttl`.
+    pub fn new(verifier: Verifier, db: DatabaseConnection, ttl: Duration) -> Self {
         Self {
             verifier,
             db,
-            agencies: Cache::builder()
-                .time_to_live(JURISDICTION_TTL)
-                .max_capacity(10_000)
-                .build(),
+            agencies: (!ttl.is_zero()).then(|| {
+                Cache::builder()
+                    .time_to_live(ttl)
+                    .max_capacity(10_000)
+                    .build()
+            }),
         }
     }
 
@@ -115,7 +115,10 @@ impl Authenticator {
         let Some(header) = header else {
             return Ok(Viewer::public());
         };
-        let claims = self.verifier.verify_header(header).map_err(AuthFailure::Token)?;
+        let claims = self
+            .verifier
+            .verify_header(header)
+            .map_err(AuthFailure::Token)?;
         self.viewer_for(claims).await
     }
 
@@ -145,18 +148,25 @@ impl Authenticator {
 
     /// An agency's kind and jurisdiction, from the cache or the database.
     pub async fn agency_access(&self, code: &str) -> Result<Option<Arc<AgencyAccess>>, AppError> {
+        let Some(cache) = &self.agencies else {
+            return Ok(load_access(&self.db, code).await?.map(Arc::new));
+        };
         let db = self.db.clone();
         let key = code.to_owned();
-        self.agencies
-            .try_get_with(key.clone(), async move { load_access(&db, &key).await.map(|a| a.map(Arc::new)) })
+        cache
+            .try_get_with(key.clone(), async move {
+                load_access(&db, &key).await.map(|a| a.map(Arc::new))
+            })
             .await
             .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot load agency access: {err}")))
     }
 
     /// Forgets cached agencies so a directory change applies at once on this instance
-    /// (other instances pick it up within `JURISDICTION_TTL`).
+    /// (other instances pick it up within the cache's lifetime, at most 30 s).
     pub fn invalidate(&self) {
-        self.agencies.invalidate_all();
+        if let Some(cache) = &self.agencies {
+            cache.invalidate_all();
+        }
     }
 }
 
@@ -169,7 +179,10 @@ pub enum AuthFailure {
     Internal(AppError),
 }
 
-async fn load_access(db: &DatabaseConnection, code: &str) -> Result<Option<AgencyAccess>, AppError> {
+async fn load_access(
+    db: &DatabaseConnection,
+    code: &str,
+) -> Result<Option<AgencyAccess>, AppError> {
     let Some(agency) = agency::Entity::find_by_id(code.to_owned()).one(db).await? else {
         return Ok(None);
     };

@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use entity::{dispute, dispute_assignment, dispute_escalation, dispute_event, election, election_stage, regency};
+use entity::{
+    dispute, dispute_assignment, dispute_escalation, dispute_event, election, election_stage,
+    regency,
+};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -45,8 +45,9 @@ impl Database {
             .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_info| {
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(target: "posko::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement.sql);
         });
         Ok(Self { conn, statements })
     }

@@ -56,7 +56,9 @@ pub async fn record<C: ConnectionTrait>(
         field: Set(read.field.as_ref().to_owned()),
         request_id: Set(Some(request_id.to_owned())),
     });
-    access_log::Entity::insert_many(rows).exec_without_returning(db).await?;
+    access_log::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

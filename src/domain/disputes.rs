@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use entity::dispute;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::auth::policy::{self, Action, FilterField};
@@ -90,12 +90,21 @@ impl DisputeFilter {
                 used.push(field);
             }
         };
-        mark(self.province_codes.is_some() || self.regency_codes.is_some(), FilterField::Region);
+        mark(
+            self.province_codes.is_some() || self.regency_codes.is_some(),
+            FilterField::Region,
+        );
         mark(self.statuses.is_some(), FilterField::Status);
         mark(self.categories.is_some(), FilterField::Category);
         mark(self.severities.is_some(), FilterField::Severity);
-        mark(self.occurred_from.is_some() || self.occurred_to.is_some(), FilterField::OccurredAt);
-        mark(self.reported_from.is_some() || self.reported_to.is_some(), FilterField::ReportedAt);
+        mark(
+            self.occurred_from.is_some() || self.occurred_to.is_some(),
+            FilterField::OccurredAt,
+        );
+        mark(
+            self.reported_from.is_some() || self.reported_to.is_some(),
+            FilterField::ReportedAt,
+        );
         mark(self.search.is_some(), FilterField::Search);
         mark(self.restricted.is_some(), FilterField::Restricted);
         mark(self.stage_codes.is_some(), FilterField::Stage);
@@ -107,7 +116,11 @@ impl DisputeFilter {
     /// FORBIDDEN when the filter uses an attribute the viewer may not read; BAD_USER_INPUT
     /// for a malformed value.
     pub fn check(&self, viewer: &Viewer) -> AppResult<()> {
-        if self.used_fields().into_iter().any(|f| !policy::can_filter_by(viewer, f)) {
+        if self
+            .used_fields()
+            .into_iter()
+            .any(|f| !policy::can_filter_by(viewer, f))
+        {
             return Err(AppError::Forbidden);
         }
         if let Some(search) = &self.search {
@@ -171,9 +184,8 @@ impl DisputeFilter {
         if let Some(search) = &self.search {
             let pattern = format!("%{}%", escape_like(&search.trim().to_lowercase()));
             let like = |column: dispute::Column| {
-                Expr::expr(Func::lower(Expr::col(column))).like(
-                    sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'),
-                )
+                Expr::expr(Func::lower(Expr::col(column)))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
             };
             all = all.add(
                 Condition::any()
@@ -186,7 +198,9 @@ impl DisputeFilter {
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn rank_case(column: dispute::Column, values: &[&'static str]) -> SimpleExpr {
@@ -208,14 +222,17 @@ const STATUS_ORDER: &[&str] = &[
 ];
 
 fn rank_of(values: &[&str], value: &str) -> i32 {
-    values.iter().position(|v| *v == value).unwrap_or(values.len()) as i32
+    values
+        .iter()
+        .position(|v| *v == value)
+        .unwrap_or(values.len()) as i32
 }
 
 impl DisputeOrder {
     fn key(self) -> SimpleExpr {
         match self.field {
-            DisputeOrderField::ReportedAt => Expr::col(dispute::Column::ReportedAt).into(),
-            DisputeOrderField::OccurredAt => Expr::col(dispute::Column::OccurredAt).into(),
+            DisputeOrderField::ReportedAt => Expr::col(dispute::Column::ReportedAt),
+            DisputeOrderField::OccurredAt => Expr::col(dispute::Column::OccurredAt),
             DisputeOrderField::Severity => rank_case(dispute::Column::Severity, SEVERITY_ORDER),
             DisputeOrderField::Status => rank_case(dispute::Column::Status, STATUS_ORDER),
         }
@@ -332,7 +349,11 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 /// How many disputes the viewer sees under the filter.
-pub async fn count<C: ConnectionTrait>(db: &C, viewer: &Viewer, filter: &DisputeFilter) -> AppResult<u64> {
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    filter: &DisputeFilter,
+) -> AppResult<u64> {
     filter.check(viewer)?;
     Ok(policy::visible_disputes(viewer)
         .filter(filter.condition())
@@ -341,7 +362,11 @@ pub async fn count<C: ConnectionTrait>(db: &C, viewer: &Viewer, filter: &Dispute
 }
 
 /// One dispute the viewer sees. Missing and out of scope are the same `NOT_FOUND`.
-pub async fn get<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i32) -> AppResult<dispute::Model> {
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<dispute::Model> {
     policy::visible_disputes(viewer)
         .filter(dispute::Column::Id.eq(id))
         .one(db)
@@ -374,8 +399,7 @@ pub async fn stats<C: ConnectionTrait>(
         StatsDimension::Province => dispute::Column::ProvinceCode,
         StatsDimension::Stage => dispute::Column::StageCode,
     };
-    let rows: Vec<(Option<String>, i64)> = dispute::Entity::find()
-        .filter(policy::stats_scope(viewer))
+    let rows: Vec<(Option<String>, i64)> = policy::disputes_for_stats(viewer)
         .filter(filter.condition())
         .select_only()
         .column(column)
@@ -392,10 +416,13 @@ pub async fn stats<C: ConnectionTrait>(
 }
 
 /// The total for statistics (same scope and filter as `stats`).
-pub async fn stats_total<C: ConnectionTrait>(db: &C, viewer: &Viewer, filter: &DisputeFilter) -> AppResult<u64> {
+pub async fn stats_total<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    filter: &DisputeFilter,
+) -> AppResult<u64> {
     filter.check(viewer)?;
-    Ok(dispute::Entity::find()
-        .filter(policy::stats_scope(viewer))
+    Ok(policy::disputes_for_stats(viewer)
         .filter(filter.condition())
         .count(db)
         .await?)

@@ -45,7 +45,10 @@ impl RequestContext {
 
     /// The reads noted so far, emptied.
     pub fn take_reads(&self) -> Vec<SensitiveRead> {
-        self.reads.lock().map(|mut reads| std::mem::take(&mut *reads)).unwrap_or_default()
+        self.reads
+            .lock()
+            .map(|mut reads| std::mem::take(&mut *reads))
+            .unwrap_or_default()
     }
 }
 
@@ -56,10 +59,12 @@ pub trait ContextExt {
 
 impl ContextExt for Context<'_> {
     fn request(&self) -> Result<&RequestContext, async_graphql::Error> {
-        self.data::<std::sync::Arc<RequestContext>>().map(|rc| rc.as_ref()).map_err(|_| {
-            async_graphql::ErrorExtensions::extend(&AppError::Internal(anyhow::anyhow!(
-                "request context missing"
-            )))
-        })
+        self.data::<std::sync::Arc<RequestContext>>()
+            .map(|rc| rc.as_ref())
+            .map_err(|_| {
+                async_graphql::ErrorExtensions::extend(&AppError::Internal(anyhow::anyhow!(
+                    "request context missing"
+                )))
+            })
     }
 }

@@ -5,11 +5,17 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::policy::DisputeField;
 use crate::domain::audit::{self, AccessLogFilter};
-use crate::domain::disputes::{self, DisputeFilter, DisputeOrder, DisputeOrderField, OrderDirection};
-use crate::domain::types::{DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass};
+use crate::domain::disputes::{
+    self, DisputeFilter, DisputeOrder, DisputeOrderField, OrderDirection,
+};
+use crate::domain::types::{
+    DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
+};
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
-use crate::graphql::types::dispute::{self as dispute_type, Dispute, DisputeConnection, DisputeStats};
+use crate::graphql::types::dispute::{
+    self as dispute_type, Dispute, DisputeConnection, DisputeStats,
+};
 use crate::graphql::types::viewer::{AccessLogConnection, Me, access_log_connection};
 
 /// Filters of dispute lists and statistics. Filters on fields the caller may not read are
@@ -109,9 +115,16 @@ impl DisputeQuery {
             field: o.field,
             direction: o.direction,
         });
-        let page = disputes::list(&rc.db.conn, &rc.viewer, &filter, order, first, after.as_deref())
-            .await
-            .gql()?;
+        let page = disputes::list(
+            &rc.db.conn,
+            &rc.viewer,
+            &filter,
+            order,
+            first,
+            after.as_deref(),
+        )
+        .await
+        .gql()?;
         Ok(dispute_type::connection(page, filter))
     }
 
@@ -119,7 +132,9 @@ impl DisputeQuery {
     async fn dispute(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Dispute>> {
         let rc = ctx.request()?;
         let id = dispute_id(&id).gql()?;
-        Ok(Some(Dispute(disputes::get(&rc.db.conn, &rc.viewer, id).await.gql()?)))
+        Ok(Some(Dispute(
+            disputes::get(&rc.db.conn, &rc.viewer, id).await.gql()?,
+        )))
     }
 
     /// Aggregate counts under the caller's scope; PUBLIC gets every dispute that is not
@@ -152,7 +167,12 @@ impl DisputeQuery {
         let rc = ctx.request()?;
         let input = filter.unwrap_or_default();
         let filter = AccessLogFilter {
-            dispute_id: input.dispute_id.as_ref().map(dispute_id).transpose().gql()?,
+            dispute_id: input
+                .dispute_id
+                .as_ref()
+                .map(dispute_id)
+                .transpose()
+                .gql()?,
             field: input.field.map(|f| match f {
                 SensitiveField::Reporter => DisputeField::Reporter,
                 SensitiveField::IntelNotes => DisputeField::IntelNotes,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     agency, agency_jurisdiction, candidate_pair, dispute_assignment, dispute_escalation,
-    dispute_event, dispute_party, district, election, election_stage, jurisdiction_district,
-    posko, posko_member, province, regency,
+    dispute_event, dispute_party, district, election, election_stage, jurisdiction_district, posko,
+    posko_member, province, regency,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value,
@@ -252,7 +252,9 @@ impl Loaders {
                 posko_member::Column::AgencyCode,
                 |m| m.posko_id,
             ),
-            candidate_pair: one::<candidate_pair::Entity, _>(db, candidate_pair::Column::Id, |m| m.id),
+            candidate_pair: one::<candidate_pair::Entity, _>(db, candidate_pair::Column::Id, |m| {
+                m.id
+            }),
             stage: one::<election_stage::Entity, _>(db, election_stage::Column::Id, |m| m.id),
             escalations_by_dispute: many::<dispute_escalation::Entity, _>(
                 db,

@@ -28,7 +28,10 @@ pub async fn graphql(
                 "errors": [{ "message": "mutations must use POST", "extensions": { "code": "BAD_USER_INPUT" } }]
             }));
     }
-    let header = http.headers().get(header::AUTHORIZATION).map(|value| value.to_str());
+    let header = http
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str());
     let header = match header {
         None => None,
         Some(Ok(value)) => Some(value),
@@ -48,7 +51,9 @@ pub async fn graphql(
     // No answer leaves without its audit rows: if they cannot be written, the data is
     // withheld.
     let reads = context.take_reads();
-    if let Err(err) = audit::record(&state.db.conn, &context.viewer, &context.request_id, reads).await {
+    if let Err(err) =
+        audit::record(&state.db.conn, &context.viewer, &context.request_id, reads).await
+    {
         tracing::error!(error = ?err, "cannot write the access log; answer withheld");
         return internal_error(&context.request_id);
     }

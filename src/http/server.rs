@@ -42,7 +42,11 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             schema: build_schema(),
-            auth: Authenticator::new(verifier, db.conn.clone()),
+            auth: Authenticator::new(
+                verifier,
+                db.conn.clone(),
+                std::time::Duration::from_secs(config.jurisdiction_cache_secs),
+            ),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -13,7 +13,12 @@
 
 mod support;
 
+mod configuration;
 mod demo_data;
+mod dispute_lists;
+mod policy_matrix;
 mod reference;
 mod schema_file;
 mod service;
+mod tokens;
+mod visibility;

@@ -27,10 +27,19 @@ pub struct Dispute(pub dispute::Model);
 
 impl Dispute {
     async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
-        let rows = loaded(ctx.request()?.loaders.escalations_by_dispute.load_one(self.0.id).await)?;
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .escalations_by_dispute
+                .load_one(self.0.id)
+                .await,
+        )?;
         let mut escalated_to = Vec::new();
         for row in rows.unwrap_or_default() {
-            escalated_to.push(stored::<EscalationTarget>("dispute_escalation.target", &row.target)?);
+            escalated_to.push(stored::<EscalationTarget>(
+                "dispute_escalation.target",
+                &row.target,
+            )?);
         }
         Ok(DisputeFacts { escalated_to })
     }
@@ -44,11 +53,24 @@ impl Dispute {
         }
     }
 
-    async fn all_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<dispute_event::Model>> {
-        Ok(loaded(ctx.request()?.loaders.events_by_dispute.load_one(self.0.id).await)?.unwrap_or_default())
+    async fn all_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<dispute_event::Model>> {
+        Ok(loaded(
+            ctx.request()?
+                .loaders
+                .events_by_dispute
+                .load_one(self.0.id)
+                .await,
+        )?
+        .unwrap_or_default())
     }
 
-    async fn visible_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<dispute_event::Model>> {
+    async fn visible_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<dispute_event::Model>> {
         let facts = self.facts(ctx).await?;
         let viewer = &ctx.request()?.viewer;
         Ok(self
@@ -110,11 +132,23 @@ impl Dispute {
         self.0.district_code.as_deref()
     }
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
-        let row = loaded(ctx.request()?.loaders.province.load_one(self.0.province_code.clone()).await)?;
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .province
+                .load_one(self.0.province_code.clone())
+                .await,
+        )?;
         Ok(row.map(Province))
     }
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
-        let row = loaded(ctx.request()?.loaders.regency.load_one(self.0.regency_code.clone()).await)?;
+        let row = loaded(
+            ctx.request()?
+                .loaders
+                .regency
+                .load_one(self.0.regency_code.clone())
+                .await,
+        )?;
         Ok(row.map(Regency))
     }
     /// The election stage in force where and when it occurred.
@@ -140,22 +174,38 @@ impl Dispute {
     /// The candidate pairs involved.
     async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
         let loaders = &ctx.request()?.loaders;
-        let links = loaded(loaders.parties_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
+        let links =
+            loaded(loaders.parties_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
         let ids: Vec<i32> = links.iter().map(|l| l.candidate_pair_id).collect();
         let mut found = loaded(loaders.candidate_pair.load_many(ids.clone()).await)?;
-        Ok(ids.iter().filter_map(|id| found.remove(id)).map(CandidatePair).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .map(CandidatePair)
+            .collect())
     }
     /// Agencies the posko assigned to it.
     async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
         let loaders = &ctx.request()?.loaders;
-        let links = loaded(loaders.assignments_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
+        let links =
+            loaded(loaders.assignments_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
         let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
         let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;
-        Ok(codes.iter().filter_map(|c| found.remove(c)).map(Agency).collect())
+        Ok(codes
+            .iter()
+            .filter_map(|c| found.remove(c))
+            .map(Agency)
+            .collect())
     }
     /// Where it was handed on, oldest first.
     async fn escalations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Escalation>> {
-        let rows = loaded(ctx.request()?.loaders.escalations_by_dispute.load_one(self.0.id).await)?;
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .escalations_by_dispute
+                .load_one(self.0.id)
+                .await,
+        )?;
         let mut out = Vec::new();
         for row in rows.unwrap_or_default() {
             out.push(Escalation {
@@ -188,7 +238,10 @@ impl Dispute {
     }
     /// The police's intelligence notes. POLICE only, not even ADMIN. Every read is recorded
     /// in the access log.
-    async fn intel_notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<IntelNote>>> {
+    async fn intel_notes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<IntelNote>>> {
         self.guard(ctx, DisputeField::IntelNotes).await?;
         ctx.request()?
             .record_read(SensitiveRead::of(&self.0, DisputeField::IntelNotes))
@@ -216,7 +269,11 @@ impl Dispute {
             .transpose()
     }
     /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
-    async fn events(&self, ctx: &Context<'_>, last: Option<i32>) -> async_graphql::Result<Vec<DisputeEvent>> {
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Vec<DisputeEvent>> {
         let mut events = self.visible_events(ctx).await?;
         if let Some(last) = last {
             let keep = usize::try_from(last.clamp(0, 1_000)).unwrap_or_default();
@@ -243,7 +300,8 @@ impl Dispute {
             read_violation: policy::can_read(viewer, DisputeField::Violation, &facts),
             verify: moves_to(DisputeStatus::Verified) && status == DisputeStatus::Reported,
             start_mediation: moves_to(DisputeStatus::InMediation),
-            record_mediation: status == DisputeStatus::InMediation && policy::can(viewer, Action::RecordMediation),
+            record_mediation: status == DisputeStatus::InMediation
+                && policy::can(viewer, Action::RecordMediation),
             escalate: moves_to(DisputeStatus::Escalated),
             classify_violation: policy::can(viewer, Action::ClassifyViolation),
             add_intel_note: policy::can(viewer, Action::AddIntelNote),
@@ -370,7 +428,10 @@ impl DisputeEvent {
         let Some(roles) = self.0.audience.as_deref() else {
             return Ok(Vec::new());
         };
-        roles.split(',').map(|r| stored("dispute_event.audience", r.trim())).collect()
+        roles
+            .split(',')
+            .map(|r| stored("dispute_event.audience", r.trim()))
+            .collect()
     }
     /// SHA-256 over this event and the previous event's hash.
     async fn hash(&self) -> &str {
@@ -388,7 +449,9 @@ impl DisputeTotals {
     /// How many disputes match the filter in the caller's scope.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let rc = ctx.request()?;
-        disputes::count(&rc.db.conn, &rc.viewer, &self.filter).await.gql()
+        disputes::count(&rc.db.conn, &rc.viewer, &self.filter)
+            .await
+            .gql()
     }
 }
 
@@ -426,12 +489,19 @@ pub struct DisputeStats {
 }
 
 impl DisputeStats {
-    async fn by(&self, ctx: &Context<'_>, dimension: StatsDimension) -> async_graphql::Result<Vec<Count>> {
+    async fn by(
+        &self,
+        ctx: &Context<'_>,
+        dimension: StatsDimension,
+    ) -> async_graphql::Result<Vec<Count>> {
         let rc = ctx.request()?;
         let rows = disputes::stats(&rc.db.conn, &rc.viewer, &self.filter, dimension)
             .await
             .gql()?;
-        Ok(rows.into_iter().map(|(key, count)| Count { key, count }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(key, count)| Count { key, count })
+            .collect())
     }
 }
 
@@ -439,7 +509,9 @@ impl DisputeStats {
 impl DisputeStats {
     async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let rc = ctx.request()?;
-        disputes::stats_total(&rc.db.conn, &rc.viewer, &self.filter).await.gql()
+        disputes::stats_total(&rc.db.conn, &rc.viewer, &self.filter)
+            .await
+            .gql()
     }
     async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Status).await

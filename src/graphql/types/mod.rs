@@ -3,9 +3,9 @@
 
 pub mod agency;
 pub mod dispute;
-pub mod viewer;
 pub mod election;
 pub mod region;
+pub mod viewer;
 
 use crate::error::{AppError, AppResult};
 

@@ -1,6 +1,8 @@
 //! The one way tests start Posko: `spawn_app()`.
 
 pub mod db;
+pub mod fixtures;
+pub mod tokens;
 
 use std::sync::Once;
 
@@ -28,6 +30,7 @@ pub struct TestApp {
 pub struct Gql {
     pub status: u16,
     pub body: Value,
+    pub www_authenticate: Option<String>,
 }
 
 impl Gql {
@@ -62,6 +65,19 @@ impl Gql {
             .unwrap_or_default()
     }
 
+    /// The `extensions.code` of the error at a response path such as
+    /// `"dispute.reporter"` (list indices included), if any.
+    pub fn error_at(&self, path: &str) -> Option<String> {
+        let wanted: Vec<Value> = path
+            .split('.')
+            .map(|p| p.parse::<u64>().map_or_else(|_| json!(p), |i| json!(i)))
+            .collect();
+        self.body["errors"].as_array()?.iter().find_map(|e| {
+            (e["path"].as_array() == Some(&wanted))
+                .then(|| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+        })
+    }
+
     /// Panics with the body when the answer carries errors.
     pub fn expect_ok(&self) -> &Self {
         assert!(
@@ -76,15 +92,27 @@ impl Gql {
 fn init_tracing() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            posko::telemetry::init("info", posko::config::Mode::Development);
+        // TEST_LOG=1 shows the server's info logs; TEST_LOG=<filter> any other filter,
+        // e.g. TEST_LOG=posko::sql=trace for every SQL statement.
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let filter = if filter == "1" {
+                "info".to_owned()
+            } else {
+                filter
+            };
+            posko::telemetry::init(&filter, posko::config::Mode::Development);
         }
     });
 }
 
 /// Builds the config a test server runs with, over the given database URL.
 pub fn test_cli(database_url: &str) -> Cli {
-    Cli::try_parse_from([
+    test_cli_with(database_url, &[])
+}
+
+/// The test config plus extra `--flag value` arguments.
+pub fn test_cli_with(database_url: &str, extra: &[&str]) -> Cli {
+    let base = [
         "posko",
         "--database-url",
         database_url,
@@ -96,15 +124,20 @@ pub fn test_cli(database_url: &str) -> Cli {
         "5",
         "--jwt-secret",
         TEST_SECRET,
-    ])
-    .expect("test configuration parses")
+    ];
+    Cli::try_parse_from(base.iter().chain(extra.iter())).expect("test configuration parses")
 }
 
 /// Starts a migrated, seeded server on its own database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server with extra configuration flags.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     init_tracing();
     let test_db = TestDb::new().await;
-    let cli = test_cli(test_db.url());
+    let cli = test_cli_with(test_db.url(), extra);
     let app = Application::build(&cli.config)
         .await
         .expect("the app builds");
@@ -122,17 +155,37 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     /// POSTs a GraphQL document with variables, optionally with a bearer token.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let header = token.map(|t| format!("Bearer {t}"));
+        self.gql_with_header(header.as_deref(), query, variables)
+            .await
+    }
+
+    /// POSTs a GraphQL document with a raw `Authorization` header value.
+    pub async fn gql_with_header(
+        &self,
+        authorization: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Gql {
         let mut request = self
             .client
             .post(format!("{}/graphql", self.base_url))
             .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
         }
         let response = request.send().await.expect("the server answers");
         let status = response.status().as_u16();
+        let www_authenticate = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
         let body = response.json().await.expect("a JSON body");
-        Gql { status, body }
+        Gql {
+            status,
+            body,
+            www_authenticate,
+        }
     }
 
     /// POSTs a GraphQL document as `PUBLIC`.

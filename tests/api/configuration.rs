@@ -1,0 +1,63 @@
+//! Start-up rules for keys (production refuses weak set-ups; development generates a secret).
+
+use posko::auth::jwt::Verifier;
+
+use crate::support::test_cli_with;
+
+#[test]
+fn production_refuses_to_start_without_a_key() {
+    let mut cli = test_cli_with("sqlite://unused.db", &["--env", "production"]);
+    cli.config.jwt_secret = None;
+    let err = Verifier::from_config(&cli.config).err().expect("refused");
+    assert!(err.to_string().contains("production mode needs"), "{err}");
+}
+
+#[test]
+fn production_refuses_a_short_hs256_secret() {
+    let mut cli = test_cli_with("sqlite://unused.db", &["--env", "production"]);
+    cli.config.jwt_secret = Some("too-short".into());
+    let err = Verifier::from_config(&cli.config).err().expect("refused");
+    assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+}
+
+#[test]
+fn development_generates_a_secret_once_and_keeps_it_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("posko.db").display()
+    );
+    let mut cli = test_cli_with(&url, &[]);
+    cli.config.jwt_secret = None;
+    let first = Verifier::from_config(&cli.config).unwrap();
+    let file = dir.path().join("posko.db.secret");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let claims = posko::auth::jwt::Claims {
+        sub: "dev".into(),
+        role: "KPU".into(),
+        agency: "KPU_DKI".into(),
+        exp: u64::try_from(chrono::Utc::now().timestamp()).unwrap() + 60,
+        iat: None,
+        nbf: None,
+    };
+    let minted = first.mint(&claims).unwrap();
+    // A restart reads the same secret, so earlier tokens stay valid.
+    let second = Verifier::from_config(&cli.config).unwrap();
+    assert_eq!(second.verify(&minted).unwrap().sub, "dev");
+}
+
+#[test]
+fn a_public_key_that_does_not_parse_stops_the_start() {
+    let path = format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+    let cli = test_cli_with(
+        "sqlite://unused.db",
+        &["--jwt-public-key", &path, "--jwt-algorithm", "RS256"],
+    );
+    let err = Verifier::from_config(&cli.config).err().expect("refused");
+    assert!(
+        format!("{err:#}").contains("POSKO_JWT_PUBLIC_KEY"),
+        "{err:#}"
+    );
+}

@@ -1,0 +1,298 @@
+//! Token verification: every bad token is a 401 with `WWW-Authenticate: Bearer` and an
+//! UNAUTHENTICATED body, never data and never a fall-back to PUBLIC.
+
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+
+use crate::support::tokens::{claims, fixture, fixture_path, hs256, now, signed, token, unsigned};
+use crate::support::{Gql, TEST_SECRET, TestApp, spawn_app, spawn_app_with};
+
+const ME: &str = "{ me { role agency { code } } }";
+
+fn assert_refused(answer: &Gql, case: &str, token_text: &str) {
+    assert_eq!(answer.status, 401, "{case}: {:#}", answer.body);
+    let challenge = answer.www_authenticate.as_deref().unwrap_or_default();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{case}: {challenge}"
+    );
+    assert_eq!(answer.error_codes(), ["UNAUTHENTICATED"], "{case}");
+    assert!(
+        answer.body.get("data").is_none(),
+        "{case}: no data on a 401"
+    );
+    let body = answer.body.to_string();
+    if token_text.len() > 20 {
+        assert!(!body.contains(token_text), "{case}: the token is echoed");
+        assert!(
+            !challenge.contains(token_text),
+            "{case}: the token is echoed"
+        );
+    }
+}
+
+async fn me_with(app: &TestApp, token_text: &str) -> Gql {
+    app.gql_as(Some(token_text), ME, json!({})).await
+}
+
+/// A server that trusts an identity provider's RS256 key, requires `iss` and `aud`, and
+/// still accepts Posko's own HS256 tokens.
+async fn idp_app() -> TestApp {
+    let key = fixture_path("rsa_a.public.pem");
+    spawn_app_with(&[
+        "--jwt-public-key",
+        &key,
+        "--jwt-algorithm",
+        "RS256",
+        "--jwt-issuer",
+        "https://sso.jakarta.go.id",
+        "--jwt-audience",
+        "posko",
+    ])
+    .await
+}
+
+fn idp_claims(role: &str, agency: &str) -> serde_json::Value {
+    let mut c = claims(role, agency);
+    c["iss"] = json!("https://sso.jakarta.go.id");
+    c["aud"] = json!("posko");
+    c
+}
+
+#[tokio::test]
+async fn without_a_header_the_caller_is_public() {
+    let app = spawn_app().await;
+    let answer = app.gql(ME).await;
+    answer.expect_ok();
+    assert_eq!(answer.data("me.role"), "PUBLIC");
+    assert!(answer.data("me.agency").is_null());
+}
+
+#[tokio::test]
+async fn a_valid_posko_token_identifies_role_and_agency() {
+    let app = spawn_app().await;
+    let answer = me_with(&app, &token("POLICE", "POLDA_METRO_JAYA")).await;
+    answer.expect_ok();
+    assert_eq!(answer.data("me.role"), "POLICE");
+    assert_eq!(answer.data("me.agency.code"), "POLDA_METRO_JAYA");
+}
+
+#[tokio::test]
+async fn every_bad_hs256_token_is_refused() {
+    let app = spawn_app().await;
+    let secret = TEST_SECRET.as_bytes();
+    let mut expired = claims("KPU", "KPU_DKI");
+    expired["exp"] = json!(now() - 120);
+    let mut early = claims("KPU", "KPU_DKI");
+    early["nbf"] = json!(now() + 600);
+    let mut no_exp = claims("KPU", "KPU_DKI");
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut no_sub = claims("KPU", "KPU_DKI");
+    no_sub.as_object_mut().unwrap().remove("sub");
+    let mut huge = claims("KPU", "KPU_DKI");
+    huge["padding"] = json!("x".repeat(9 * 1024));
+    let mut public_role = claims("PUBLIC", "KPU_DKI");
+    public_role["role"] = json!("PUBLIC");
+
+    let cases: Vec<(&str, String)> = vec![
+        ("alg none", unsigned(&claims("ADMIN", "KESBANGPOL_DKI"))),
+        ("expired beyond the leeway", hs256(&expired, secret)),
+        ("nbf in the future", hs256(&early, secret)),
+        ("missing exp", hs256(&no_exp, secret)),
+        ("missing sub", hs256(&no_sub, secret)),
+        (
+            "bad signature",
+            hs256(
+                &claims("KPU", "KPU_DKI"),
+                b"another-secret-of-more-than-32-bytes!!",
+            ),
+        ),
+        ("unknown agency", hs256(&claims("KPU", "KPU_MARS"), secret)),
+        (
+            "role does not fit the agency",
+            hs256(&claims("POLICE", "KPU_DKI"), secret),
+        ),
+        (
+            "ADMIN for a police agency",
+            hs256(&claims("ADMIN", "POLDA_METRO_JAYA"), secret),
+        ),
+        (
+            "unknown role",
+            hs256(&claims("SUPERUSER", "KPU_DKI"), secret),
+        ),
+        ("PUBLIC is not a token role", hs256(&public_role, secret)),
+        ("oversized token", hs256(&huge, secret)),
+        ("not a JWT", "not-a-jwt-at-all-but-long-enough".to_owned()),
+        (
+            "RS256 token the server has no key for",
+            signed(
+                Algorithm::RS256,
+                "rsa_b.private.pem",
+                None,
+                &claims("KPU", "KPU_DKI"),
+            ),
+        ),
+    ];
+    for (case, bad) in cases {
+        assert_refused(&me_with(&app, &bad).await, case, &bad);
+    }
+}
+
+#[tokio::test]
+async fn malformed_authorization_headers_are_refused() {
+    let app = spawn_app().await;
+    let good = token("KPU", "KPU_DKI");
+    for header in [
+        format!("Token {good}"),
+        "Bearer".to_owned(),
+        "Bearer ".to_owned(),
+        good.clone(),
+        "Basic dXNlcjpwYXNz".to_owned(),
+    ] {
+        let answer = app.gql_with_header(Some(&header), ME, json!({})).await;
+        assert_refused(&answer, &format!("header {:.12}…", header), &good);
+    }
+}
+
+#[tokio::test]
+async fn a_token_inside_the_leeway_is_accepted() {
+    let app = spawn_app().await;
+    let mut recent = claims("KPU", "KPU_DKI");
+    recent["exp"] = json!(now() - 10);
+    let answer = me_with(&app, &hs256(&recent, TEST_SECRET.as_bytes())).await;
+    answer.expect_ok();
+    assert_eq!(answer.data("me.role"), "KPU");
+}
+
+#[tokio::test]
+async fn an_identity_providers_rs256_token_is_accepted_with_its_issuer_and_audience() {
+    let app = idp_app().await;
+    let good = signed(
+        Algorithm::RS256,
+        "rsa_a.private.pem",
+        None,
+        &idp_claims("BAWASLU", "BAWASLU_DKI"),
+    );
+    let answer = me_with(&app, &good).await;
+    answer.expect_ok();
+    assert_eq!(answer.data("me.role"), "BAWASLU");
+    // Posko's own HS256 tokens still work beside the provider's key…
+    let own = hs256(&idp_claims("KPU", "KPU_DKI"), TEST_SECRET.as_bytes());
+    me_with(&app, &own).await.expect_ok();
+}
+
+#[tokio::test]
+async fn the_algorithm_comes_from_the_configuration_not_the_token() {
+    let app = idp_app().await;
+    let public_pem = fixture("rsa_a.public.pem");
+    let mut wrong_iss = idp_claims("KPU", "KPU_DKI");
+    wrong_iss["iss"] = json!("https://evil.example");
+    let mut wrong_aud = idp_claims("KPU", "KPU_DKI");
+    wrong_aud["aud"] = json!("someone-else");
+    let cases = vec![
+        // The classic confusion: HS256 keyed with the RSA public key's bytes.
+        (
+            "HS256 signed with the RSA public key",
+            hs256(&idp_claims("ADMIN", "KESBANGPOL_DKI"), &public_pem),
+        ),
+        (
+            "wrong issuer",
+            signed(Algorithm::RS256, "rsa_a.private.pem", None, &wrong_iss),
+        ),
+        (
+            "wrong audience",
+            signed(Algorithm::RS256, "rsa_a.private.pem", None, &wrong_aud),
+        ),
+        (
+            "signed by another RSA key",
+            signed(
+                Algorithm::RS256,
+                "rsa_b.private.pem",
+                None,
+                &idp_claims("KPU", "KPU_DKI"),
+            ),
+        ),
+        (
+            "ES256 the server was not configured for",
+            signed(
+                Algorithm::ES256,
+                "ec.private.pem",
+                None,
+                &idp_claims("KPU", "KPU_DKI"),
+            ),
+        ),
+        ("alg none", unsigned(&idp_claims("ADMIN", "KESBANGPOL_DKI"))),
+    ];
+    for (case, bad) in cases {
+        assert_refused(&me_with(&app, &bad).await, case, &bad);
+    }
+}
+
+#[tokio::test]
+async fn es256_and_eddsa_keys_work_when_configured() {
+    for (algorithm, name, private) in [
+        (Algorithm::ES256, "ES256", "ec"),
+        (Algorithm::EdDSA, "EdDSA", "ed"),
+    ] {
+        let key = fixture_path(&format!("{private}.public.pem"));
+        let app = spawn_app_with(&["--jwt-public-key", &key, "--jwt-algorithm", name]).await;
+        let good = signed(
+            algorithm,
+            &format!("{private}.private.pem"),
+            None,
+            &claims("MEMBER", "KODAM_JAYA"),
+        );
+        let answer = me_with(&app, &good).await;
+        answer.expect_ok();
+        assert_eq!(answer.data("me.role"), "MEMBER", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_jwks_file_chooses_the_key_by_kid_for_rotation() {
+    let jwks = fixture_path("jwks.json");
+    let app = spawn_app_with(&["--jwt-jwks", &jwks]).await;
+    for (kid, private) in [
+        ("posko-2026-a", "rsa_jwks1.private.pem"),
+        ("posko-2026-b", "rsa_jwks2.private.pem"),
+    ] {
+        let good = signed(
+            Algorithm::RS256,
+            private,
+            Some(kid),
+            &claims("KPU", "KPU_DKI"),
+        );
+        me_with(&app, &good).await.expect_ok();
+    }
+    let unknown = signed(
+        Algorithm::RS256,
+        "rsa_jwks1.private.pem",
+        Some("posko-2025-retired"),
+        &claims("KPU", "KPU_DKI"),
+    );
+    assert_refused(&me_with(&app, &unknown).await, "unknown kid", &unknown);
+    let crossed = signed(
+        Algorithm::RS256,
+        "rsa_jwks1.private.pem",
+        Some("posko-2026-b"),
+        &claims("KPU", "KPU_DKI"),
+    );
+    assert_refused(
+        &me_with(&app, &crossed).await,
+        "kid of another key",
+        &crossed,
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_never_reaches_public_data() {
+    let app = spawn_app().await;
+    let bad = hs256(
+        &claims("KPU", "KPU_DKI"),
+        b"wrong-secret-wrong-secret-wrong-secret",
+    );
+    let answer = app
+        .gql_as(Some(&bad), "{ provinces { code } }", json!({}))
+        .await;
+    assert_refused(&answer, "public data with a bad token", &bad);
+}
