@@ -61,3 +61,40 @@ fn a_public_key_that_does_not_parse_stops_the_start() {
         "{err:#}"
     );
 }
+
+fn posko_token(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
+        .arg("token")
+        .args(args)
+        .env("POSKO_DATABASE_URL", database_url)
+        .env("POSKO_JWT_SECRET", crate::support::TEST_SECRET)
+        .env("POSKO_LOG", "error")
+        .output()
+        .expect("the posko binary runs")
+}
+
+#[test]
+fn posko_token_mints_a_verifiable_token_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("posko.db").display());
+    let good = posko_token(&url, &["--role", "POLICE", "--agency", "POLDA_METRO_JAYA", "--sub", "petugas-1", "--ttl", "8h"]);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    let minted = String::from_utf8(good.stdout).unwrap();
+    let cli = test_cli_with(&url, &[]);
+    let claims = Verifier::from_config(&cli.config).unwrap().verify(minted.trim()).unwrap();
+    assert_eq!((claims.role.as_str(), claims.agency.as_str(), claims.sub.as_str()), ("POLICE", "POLDA_METRO_JAYA", "petugas-1"));
+    let lifetime = claims.exp - claims.iat.unwrap();
+    assert_eq!(lifetime, 8 * 3600);
+
+    for (args, expected) in [
+        (["--role", "POLICE", "--agency", "KPU_DKI", "--sub", "x"], "does not fit"),
+        (["--role", "KPU", "--agency", "KPU_ATLANTIS", "--sub", "x"], "unknown agency"),
+        (["--role", "PUBLIC", "--agency", "KPU_DKI", "--sub", "x"], "--role must be"),
+    ] {
+        let refused = posko_token(&url, &args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(refused.stdout.is_empty(), "{args:?}: no token printed");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
