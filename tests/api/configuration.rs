@@ -76,20 +76,58 @@ fn posko_token(database_url: &str, args: &[&str]) -> std::process::Output {
 #[test]
 fn posko_token_mints_a_verifiable_token_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("posko.db").display());
-    let good = posko_token(&url, &["--role", "POLICE", "--agency", "POLDA_METRO_JAYA", "--sub", "petugas-1", "--ttl", "8h"]);
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("posko.db").display()
+    );
+    let good = posko_token(
+        &url,
+        &[
+            "--role",
+            "POLICE",
+            "--agency",
+            "POLDA_METRO_JAYA",
+            "--sub",
+            "petugas-1",
+            "--ttl",
+            "8h",
+        ],
+    );
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     let minted = String::from_utf8(good.stdout).unwrap();
     let cli = test_cli_with(&url, &[]);
-    let claims = Verifier::from_config(&cli.config).unwrap().verify(minted.trim()).unwrap();
-    assert_eq!((claims.role.as_str(), claims.agency.as_str(), claims.sub.as_str()), ("POLICE", "POLDA_METRO_JAYA", "petugas-1"));
+    let claims = Verifier::from_config(&cli.config)
+        .unwrap()
+        .verify(minted.trim())
+        .unwrap();
+    assert_eq!(
+        (
+            claims.role.as_str(),
+            claims.agency.as_str(),
+            claims.sub.as_str()
+        ),
+        ("POLICE", "POLDA_METRO_JAYA", "petugas-1")
+    );
     let lifetime = claims.exp - claims.iat.unwrap();
     assert_eq!(lifetime, 8 * 3600);
 
     for (args, expected) in [
-        (["--role", "POLICE", "--agency", "KPU_DKI", "--sub", "x"], "does not fit"),
-        (["--role", "KPU", "--agency", "KPU_ATLANTIS", "--sub", "x"], "unknown agency"),
-        (["--role", "PUBLIC", "--agency", "KPU_DKI", "--sub", "x"], "--role must be"),
+        (
+            ["--role", "POLICE", "--agency", "KPU_DKI", "--sub", "x"],
+            "does not fit",
+        ),
+        (
+            ["--role", "KPU", "--agency", "KPU_ATLANTIS", "--sub", "x"],
+            "unknown agency",
+        ),
+        (
+            ["--role", "PUBLIC", "--agency", "KPU_DKI", "--sub", "x"],
+            "--role must be",
+        ),
     ] {
         let refused = posko_token(&url, &args);
         assert!(!refused.status.success(), "{args:?}");
