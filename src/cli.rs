@@ -36,6 +36,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Recompute every dispute's hash chain and name the first broken link of each; exits
+    /// non-zero when any timeline was altered.
+    VerifyTimeline,
     /// Mint an HS256 token with the configured secret (development, tests, service
     /// accounts), e.g. `posko token --role POLICE --agency POLDA_METRO_JAYA --sub petugas-1`.
     Token {

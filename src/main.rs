@@ -80,6 +80,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.disputes, report.events, report.seconds
             );
         }
+        Command::VerifyTimeline => {
+            let db = Database::connect(&config.database_url, 2).await?;
+            let report = posko::db::audit_tools::verify_timelines(&db.conn).await?;
+            for broken in &report.broken {
+                println!(
+                    "dispute {} ({}): broken at event {}",
+                    broken.dispute_id, broken.ref_no, broken.seq
+                );
+            }
+            eprintln!(
+                "posko: checked {} timelines with {} events; {} broken",
+                report.disputes,
+                report.events,
+                report.broken.len()
+            );
+            if !report.broken.is_empty() {
+                anyhow::bail!("{} timelines are broken", report.broken.len());
+            }
+        }
         Command::Token {
             role,
             agency,

@@ -129,6 +129,8 @@ pub enum FilterField {
     Restricted,
     Violation,
     ReporterKind,
+    /// Whether a legal clock is overdue.
+    Deadline,
 }
 
 /// Which roles may filter or order by each attribute. Statistics are open to `PUBLIC`,
@@ -142,6 +144,7 @@ pub const FILTER_RULES: &[(FilterField, &[Role])] = &[
     (FilterField::OccurredAt, ALL_ROLES),
     (FilterField::ReportedAt, ALL_ROLES),
     (FilterField::Stage, ALL_ROLES),
+    (FilterField::Deadline, ALL_ROLES),
     (FilterField::Search, MEMBER_ROLES),
     (FilterField::Restricted, MEMBER_ROLES),
 ];
@@ -225,7 +228,8 @@ pub fn can(viewer: &Viewer, action: Action) -> bool {
 
 /// The workflow (REPORTED → VERIFIED → IN_MEDIATION → RESOLVED; any open state →
 /// ESCALATED → RESOLVED; REPORTED or VERIFIED → DISMISSED; RESOLVED or DISMISSED →
-/// VERIFIED only by reopening), with the action that makes each move.
+/// VERIFIED only by reopening), with the action that makes each move. An escalated
+/// dispute may be escalated again to another body and stays ESCALATED.
 pub const TRANSITIONS: &[(DisputeStatus, DisputeStatus, Action)] = &[
     (
         DisputeStatus::Reported,
@@ -447,6 +451,25 @@ pub fn access_log_scope(viewer: &Viewer) -> Condition {
                 any = any.add(access_log::Column::RegencyCode.is_in(set.regencies.iter().cloned()));
             }
             any
+        }
+    }
+}
+
+/// Whether a jurisdiction covers a place (a PARTIAL regency only in its listed districts).
+pub fn covers(
+    jurisdiction: &Jurisdiction,
+    province: &str,
+    regency: &str,
+    district: Option<&str>,
+) -> bool {
+    match jurisdiction {
+        Jurisdiction::Nowhere => false,
+        Jurisdiction::Nationwide => true,
+        Jurisdiction::Regions(set) => {
+            set.provinces.contains(province)
+                || set.regencies.contains(regency)
+                || district
+                    .is_some_and(|d| set.partial.get(regency).is_some_and(|ds| ds.contains(d)))
         }
     }
 }

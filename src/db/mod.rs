@@ -1,6 +1,7 @@
 //! Connecting to SQLite or PostgreSQL, migrating, and counting the SQL statements Posko
 //! issues (the count backs the "no N+1" tests and the benchmark).
 
+pub mod audit_tools;
 pub mod demo;
 pub mod seed;
 

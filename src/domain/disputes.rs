@@ -46,6 +46,8 @@ pub struct DisputeFilter {
     pub stage_codes: Option<Vec<String>>,
     pub violations: Option<Vec<ViolationClass>>,
     pub reporter_kinds: Option<Vec<ReporterKind>>,
+    /// Disputes with (true) or without (false) an overdue legal clock.
+    pub overdue: Option<bool>,
 }
 
 /// What a list can be ordered by.
@@ -110,6 +112,7 @@ impl DisputeFilter {
         mark(self.stage_codes.is_some(), FilterField::Stage);
         mark(self.violations.is_some(), FilterField::Violation);
         mark(self.reporter_kinds.is_some(), FilterField::ReporterKind);
+        mark(self.overdue.is_some(), FilterField::Deadline);
         used
     }
 
@@ -177,6 +180,10 @@ impl DisputeFilter {
         }
         if let Some(to) = self.reported_to {
             all = all.add(dispute::Column::ReportedAt.lt(to));
+        }
+        if let Some(overdue) = self.overdue {
+            let condition = crate::domain::clocks::overdue_condition(chrono::Utc::now());
+            all = all.add(if overdue { condition } else { condition.not() });
         }
         if let Some(restricted) = self.restricted {
             all = all.add(dispute::Column::Restricted.eq(restricted));

@@ -2,7 +2,10 @@
 //! the viewer and validated input and return `AppResult`.
 
 pub mod audit;
+pub mod clocks;
 pub mod disputes;
 pub mod reference;
+pub mod report;
 pub mod timeline;
 pub mod types;
+pub mod workflow;

@@ -215,3 +215,62 @@ pub async fn posko<C: ConnectionTrait>(
         .one(db)
         .await?)
 }
+
+/// Hours ahead of UTC of a province's local time (WIB +7, WITA +8, WIT +9), which decides
+/// on which calendar day something happened there.
+pub fn utc_offset_hours(province_code: &str) -> i64 {
+    match province_code {
+        "51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76" => 8,
+        "81" | "82" | "91" | "92" | "93" | "94" | "95" | "96" => 9,
+        _ => 7,
+    }
+}
+
+/// The contest a place belongs to for disputes: its regency's own, or, where the regency
+/// holds none (Jakarta's administrative regions), its province's governor's.
+pub async fn election_for<C: ConnectionTrait>(
+    db: &C,
+    province_code: &str,
+    regency_code: &str,
+    year: i32,
+) -> AppResult<Option<election::Model>> {
+    let rows = election::Entity::find()
+        .filter(election::Column::Year.eq(year))
+        .filter(election::Column::RegionCode.is_in([regency_code, province_code]))
+        .all(db)
+        .await?;
+    let own = rows.iter().find(|e| e.region_code == regency_code).cloned();
+    Ok(own.or_else(|| rows.into_iter().find(|e| e.region_code == province_code)))
+}
+
+/// The stage in force on a day for an election: its own stages first, then the national
+/// schedule; among stages with both dates around the day, the shortest (polling day
+/// rather than the count that starts on it).
+pub async fn stage_in_force<C: ConnectionTrait>(
+    db: &C,
+    election: Option<&election::Model>,
+    year: i32,
+    day: NaiveDate,
+) -> AppResult<Option<election_stage::Model>> {
+    let mut scope = Condition::any().add(
+        Condition::all()
+            .add(election_stage::Column::ElectionId.is_null())
+            .add(election_stage::Column::Year.eq(year)),
+    );
+    if let Some(election) = election {
+        scope = scope.add(election_stage::Column::ElectionId.eq(election.id));
+    }
+    let candidates = election_stage::Entity::find()
+        .filter(scope)
+        .filter(election_stage::Column::StartsOn.lte(day))
+        .filter(election_stage::Column::EndsOn.gte(day))
+        .all(db)
+        .await?;
+    Ok(candidates.into_iter().min_by_key(|s| {
+        let span = s
+            .ends_on
+            .zip(s.starts_on)
+            .map_or(i64::MAX, |(end, start)| (end - start).num_days());
+        (s.election_id.is_none(), span, -s.seq)
+    }))
+}

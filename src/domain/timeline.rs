@@ -2,6 +2,7 @@
 //! event's hash, so editing or deleting any event breaks every link after it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use entity::dispute_event;
 use sha2::{Digest, Sha256};
 
 /// The hash that the first event of a timeline chains to.
@@ -38,6 +39,34 @@ pub fn event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
         event.audience,
     ]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// The `seq` of the first event whose hash or link does not match, if any.
+pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
+    let mut prev = GENESIS_HASH.to_owned();
+    for (index, event) in events.iter().enumerate() {
+        let expected = event_hash(
+            &prev,
+            &EventContent {
+                dispute_id: event.dispute_id,
+                seq: event.seq,
+                kind: &event.kind,
+                actor_sub: &event.actor_sub,
+                actor_role: &event.actor_role,
+                actor_agency: event.actor_agency.as_deref(),
+                at: event.at,
+                changes: event.changes.as_deref(),
+                note: event.note.as_deref(),
+                audience: event.audience.as_deref(),
+            },
+        );
+        let in_order = usize::try_from(event.seq).ok() == Some(index + 1);
+        if !in_order || event.prev_hash != prev || event.hash != expected {
+            return Some(event.seq);
+        }
+        prev = event.hash.clone();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-                 EnumString, IntoStaticStr, AsRefStr, EnumIter)]
+                 EnumString, IntoStaticStr, AsRefStr, EnumIter, serde::Serialize)]
         #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {

@@ -40,6 +40,8 @@ pub struct DisputeFilterInput {
     pub stage_codes: Option<Vec<String>>,
     pub violations: Option<Vec<ViolationClass>>,
     pub reporter_kinds: Option<Vec<ReporterKind>>,
+    /// Only disputes with (true) or without (false) an overdue legal clock.
+    pub overdue: Option<bool>,
 }
 
 impl From<DisputeFilterInput> for DisputeFilter {
@@ -59,6 +61,7 @@ impl From<DisputeFilterInput> for DisputeFilter {
             stage_codes: input.stage_codes,
             violations: input.violations,
             reporter_kinds: input.reporter_kinds,
+            overdue: input.overdue,
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod context;
 pub mod dispute_query;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod schema;
 pub mod types;

@@ -1,12 +1,13 @@
 //! Building the schema. The server and `posko schema` (and the drift test) share
 //! `schema_builder`, so `schema.graphql` is exactly what the server serves.
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
+use crate::graphql::mutation::Mutation;
 use crate::graphql::query::Query;
 
 /// Posko's GraphQL schema type.
-pub type PoskoSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type PoskoSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deepest selection a document may have; Posko's deepest useful query is about 8.
 pub const MAX_DEPTH: usize = 12;
@@ -14,8 +15,8 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// Types and limits, without request data.
-pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation, EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }

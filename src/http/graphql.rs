@@ -47,7 +47,8 @@ pub async fn graphql(
     };
     let context = RequestContext::new(state.db.clone(), viewer, request_id.to_string());
     let context = std::sync::Arc::new(context);
-    let response = state.schema.execute(request.data(context.clone())).await;
+    let mut response = state.schema.execute(request.data(context.clone())).await;
+    classify_errors(&mut response);
     // No answer leaves without its audit rows: if they cannot be written, the data is
     // withheld.
     let reads = context.take_reads();
@@ -79,6 +80,39 @@ fn internal_error(request_id: &str) -> HttpResponse {
             "extensions": { "code": "INTERNAL", "requestId": request_id }
         }]
     }))
+}
+
+/// Gives a stable code to errors async-graphql raised itself (parse, validation, limits),
+/// and names the offending argument or input field where its message does.
+fn classify_errors(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_some() {
+            continue;
+        }
+        let message = error.message.to_lowercase();
+        let code = if message.contains("too complex")
+            || message.contains("too deep")
+            || message.contains("nested too deep")
+        {
+            "QUERY_TOO_COMPLEX"
+        } else {
+            "BAD_USER_INPUT"
+        };
+        extensions.set("code", code);
+        if let Some(field) = quoted_argument(&error.message) {
+            extensions.set("field", field);
+        }
+    }
+}
+
+/// The first `"…"` that names an argument path in a validation message, e.g.
+/// `Invalid value for argument "input.category", …` → `input.category`.
+fn quoted_argument(message: &str) -> Option<String> {
+    let start = message.find("argument \"")? + "argument \"".len();
+    let rest = &message[start..];
+    let end = rest.find('"')?;
+    Some(rest[..end].to_owned())
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {

@@ -22,3 +22,4 @@ mod schema_file;
 mod service;
 mod tokens;
 mod visibility;
+mod workflow;

@@ -14,8 +14,9 @@ use super::region::{Province, Regency};
 use super::{loaded, stored};
 use crate::auth::policy::{self, Action, DisputeFacts, DisputeField};
 use crate::domain::audit::SensitiveRead;
+use crate::domain::clocks::{self, Deadline};
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
-use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash};
+use crate::domain::timeline;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, EscalationTarget, ReporterKind, Role, Severity, ViolationClass,
 };
@@ -282,10 +283,25 @@ impl Dispute {
         }
         Ok(events.into_iter().map(DisputeEvent).collect())
     }
+    /// The legal clocks running for it (calendar days).
+    async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders
+                .escalations_by_dispute
+                .load_one(self.0.id)
+                .await,
+        )?;
+        Ok(clocks::deadlines(
+            &self.0,
+            &rows.unwrap_or_default(),
+            chrono::Utc::now(),
+        ))
+    }
     /// Whether every event's hash matches its content and its predecessor (computed over
     /// the whole timeline, including events this caller cannot see).
     async fn timeline_intact(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(first_broken_link(&self.all_events(ctx).await?).is_none())
+        Ok(timeline::first_broken_link(&self.all_events(ctx).await?).is_none())
     }
     /// What this caller may do with this dispute.
     async fn viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
@@ -314,34 +330,6 @@ impl Dispute {
             transition_to,
         })
     }
-}
-
-/// The index of the first event whose hash or link does not match, if any.
-pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
-    let mut prev = GENESIS_HASH.to_owned();
-    for (index, event) in events.iter().enumerate() {
-        let expected = event_hash(
-            &prev,
-            &EventContent {
-                dispute_id: event.dispute_id,
-                seq: event.seq,
-                kind: &event.kind,
-                actor_sub: &event.actor_sub,
-                actor_role: &event.actor_role,
-                actor_agency: event.actor_agency.as_deref(),
-                at: event.at,
-                changes: event.changes.as_deref(),
-                note: event.note.as_deref(),
-                audience: event.audience.as_deref(),
-            },
-        );
-        let in_order = usize::try_from(event.seq).ok() == Some(index + 1);
-        if !in_order || event.prev_hash != prev || event.hash != expected {
-            return Some(event.seq);
-        }
-        prev = event.hash.clone();
-    }
-    None
 }
 
 /// The reporter's identity (protected; see `Dispute.reporter`).

@@ -1,0 +1,333 @@
+//! `reportDispute`: validating a report, placing it (stage in force, election), and
+//! writing it once even when the client retries.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{candidate_pair, dispute, dispute_party, district};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr, TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::policy::{self, Action};
+use crate::auth::viewer::Viewer;
+use crate::domain::reference;
+use crate::domain::types::{DisputeCategory, DisputeStatus, EventKind, ReporterKind, Severity};
+use crate::domain::workflow::{self, Change, text};
+use crate::error::{AppError, AppResult};
+
+/// Longest title.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest description.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+/// Longest location text, reporter name or contact.
+pub const MAX_SHORT_TEXT_CHARS: usize = 500;
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 100;
+/// Clock skew tolerated on `occurredAt`.
+const FUTURE_TOLERANCE_MINUTES: i64 = 5;
+
+/// Who reported, as given.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewReporter {
+    pub name: Option<String>,
+    pub contact: Option<String>,
+    pub kind: ReporterKind,
+}
+
+/// A report as given by the caller.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewReport {
+    pub regency_code: String,
+    pub district_code: Option<String>,
+    pub location_text: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub category: DisputeCategory,
+    pub severity: Severity,
+    pub title: String,
+    pub description: String,
+    pub party_ballot_numbers: Vec<i32>,
+    pub reporter: Option<NewReporter>,
+    pub restricted: bool,
+    pub idempotency_key: Option<String>,
+}
+
+impl NewReport {
+    /// A digest of everything but the key, to tell a retry from a different report.
+    fn fingerprint(&self) -> String {
+        let mut copy = self.clone();
+        copy.idempotency_key = None;
+        hex::encode(Sha256::digest(
+            serde_json::to_vec(&copy).unwrap_or_default(),
+        ))
+    }
+}
+
+fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> AppResult<Option<String>> {
+    Ok(value
+        .map(|v| text(field, v, max, false))
+        .transpose()?
+        .filter(|v| !v.is_empty()))
+}
+
+/// Files a report, or returns the earlier one filed with the same idempotency key by the
+/// same agency (`true` when replayed).
+pub async fn report(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewReport,
+) -> AppResult<(dispute::Model, bool)> {
+    if !policy::can(viewer, Action::ReportDispute) {
+        return Err(AppError::Forbidden);
+    }
+    let agency = viewer.agency_code.clone().ok_or(AppError::Forbidden)?;
+    let title = text("title", &input.title, MAX_TITLE_CHARS, true)?;
+    let description = text(
+        "description",
+        &input.description,
+        MAX_DESCRIPTION_CHARS,
+        true,
+    )?;
+    let location_text = optional_text(
+        "locationText",
+        input.location_text.as_deref(),
+        MAX_SHORT_TEXT_CHARS,
+    )?;
+    let key = optional_text(
+        "idempotencyKey",
+        input.idempotency_key.as_deref(),
+        MAX_IDEMPOTENCY_KEY_CHARS,
+    )?;
+    let reporter = match &input.reporter {
+        None => None,
+        Some(r) => Some((
+            optional_text("reporter.name", r.name.as_deref(), MAX_SHORT_TEXT_CHARS)?,
+            optional_text(
+                "reporter.contact",
+                r.contact.as_deref(),
+                MAX_SHORT_TEXT_CHARS,
+            )?,
+            r.kind,
+        )),
+    };
+    if input.occurred_at > Utc::now() + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+        return Err(AppError::bad_input(
+            "occurredAt",
+            "occurredAt is in the future",
+        ));
+    }
+    let regency = reference::regency(db, &input.regency_code)
+        .await?
+        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency or city code"))?;
+    let district_code = match input.district_code.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(code) => Some(check_district(db, &regency.code, code).await?),
+    };
+    if !policy::covers(
+        &viewer.jurisdiction,
+        &regency.province_code,
+        &regency.code,
+        district_code.as_deref(),
+    ) {
+        return Err(AppError::Forbidden);
+    }
+
+    if let Some(key) = &key
+        && let Some(replay) = replay(db, viewer, &agency, key, &input.fingerprint()).await?
+    {
+        return Ok((replay, true));
+    }
+
+    let local =
+        input.occurred_at + Duration::hours(reference::utc_offset_hours(&regency.province_code));
+    // Posko holds one Pilkada cycle; a report belongs to it (a later cycle adds its year).
+    let cycle = crate::db::seed::CYCLE_YEAR;
+    let election =
+        reference::election_for(db, &regency.province_code, &regency.code, cycle).await?;
+    let stage = reference::stage_in_force(db, election.as_ref(), cycle, local.date_naive()).await?;
+    let mut pair_ids = Vec::new();
+    let mut numbers = input.party_ballot_numbers.clone();
+    numbers.sort_unstable();
+    numbers.dedup();
+    if !numbers.is_empty() {
+        let pairs = match &election {
+            Some(e) => {
+                candidate_pair::Entity::find()
+                    .filter(candidate_pair::Column::ElectionId.eq(e.id))
+                    .all(db)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        for number in numbers {
+            let pair = pairs
+                .iter()
+                .find(|p| p.ballot_number == number)
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "partyBallotNumbers",
+                        format!("no pair number {number} runs in this region's election"),
+                    )
+                })?;
+            pair_ids.push(pair.id);
+        }
+    }
+
+    let at = workflow::now();
+    let fingerprint = input.fingerprint();
+    let txn = db.begin().await?;
+    let placeholder = format!(
+        "PENDING-{}",
+        hex::encode(Sha256::digest(format!(
+            "{agency}{at}{fingerprint}{}",
+            rand::random::<u64>()
+        )))
+    );
+    let inserted = dispute::Entity::insert(dispute::ActiveModel {
+        id: NotSet,
+        ref_no: Set(placeholder[..40].to_owned()),
+        title: Set(title),
+        description: Set(description),
+        category: Set(input.category.as_str().to_owned()),
+        severity: Set(input.severity.as_str().to_owned()),
+        status: Set(DisputeStatus::Reported.as_str().to_owned()),
+        province_code: Set(regency.province_code.clone()),
+        regency_code: Set(regency.code.clone()),
+        district_code: Set(district_code),
+        location_text: Set(location_text),
+        election_id: Set(election.as_ref().map(|e| e.id)),
+        stage_id: Set(stage.as_ref().map(|s| s.id)),
+        stage_code: Set(stage.as_ref().map(|s| s.code.clone())),
+        occurred_at: Set(input.occurred_at),
+        reported_at: Set(at),
+        updated_at: Set(at),
+        restricted: Set(input.restricted),
+        reporter_name: Set(reporter.as_ref().and_then(|r| r.0.clone())),
+        reporter_contact: Set(reporter.as_ref().and_then(|r| r.1.clone())),
+        reporter_kind: Set(reporter.as_ref().map(|r| r.2.as_str().to_owned())),
+        violation: Set(None),
+        outcome: Set(None),
+        reported_by_agency: Set(agency.clone()),
+        reported_by_sub: Set(viewer.subject_or_public().to_owned()),
+        idempotency_key: Set(key.clone()),
+        request_hash: Set(Some(fingerprint.clone())),
+        version: Set(1),
+    })
+    .exec(&txn)
+    .await;
+    let id = match inserted {
+        Ok(result) => result.last_insert_id,
+        Err(err)
+            if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+                && key.is_some() =>
+        {
+            // A concurrent retry with the same key won the race: answer as a replay.
+            drop(txn);
+            let key = key.unwrap_or_default();
+            return match replay(db, viewer, &agency, &key, &fingerprint).await? {
+                Some(existing) => Ok((existing, true)),
+                None => Err(AppError::Internal(anyhow::anyhow!(
+                    "idempotent insert lost but no row found"
+                ))),
+            };
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let ref_no = format!("PSK-{}-{}-{id:06}", regency.province_code, at.format("%Y"));
+    dispute::Entity::update_many()
+        .col_expr(
+            dispute::Column::RefNo,
+            sea_orm::sea_query::Expr::value(ref_no),
+        )
+        .filter(dispute::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    if !pair_ids.is_empty() {
+        dispute_party::Entity::insert_many(pair_ids.into_iter().map(|pair| {
+            dispute_party::ActiveModel {
+                dispute_id: Set(id),
+                candidate_pair_id: Set(pair),
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let created = dispute::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new dispute vanished")))?;
+    let mut change = Change::new(Action::ReportDispute, EventKind::Reported);
+    change.to_status = Some(DisputeStatus::Reported);
+    let mut changes = serde_json::Map::new();
+    changes.insert("status".into(), serde_json::json!([null, "REPORTED"]));
+    workflow::append_event(&txn, viewer, &created, 1, at, &change, changes).await?;
+    txn.commit().await?;
+    Ok((created, false))
+}
+
+async fn check_district(
+    db: &DatabaseConnection,
+    regency_code: &str,
+    code: &str,
+) -> AppResult<String> {
+    let well_formed = code.len() == 8
+        && code.split('.').count() == 3
+        && code
+            .split('.')
+            .all(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_digit()));
+    if !well_formed {
+        return Err(AppError::bad_input(
+            "districtCode",
+            "a district code looks like 36.03.13",
+        ));
+    }
+    if !code.starts_with(&format!("{regency_code}.")) {
+        return Err(AppError::bad_input(
+            "districtCode",
+            "the district is not in that regency or city",
+        ));
+    }
+    // Posko loads districts only where it needs them; where it knows a regency's
+    // districts, the code must be one of them.
+    let known: Vec<String> = district::Entity::find()
+        .filter(district::Column::RegencyCode.eq(regency_code))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    if !known.is_empty() && !known.iter().any(|k| k == code) {
+        return Err(AppError::bad_input("districtCode", "unknown district code"));
+    }
+    Ok(code.to_owned())
+}
+
+async fn replay(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    agency: &str,
+    key: &str,
+    fingerprint: &str,
+) -> AppResult<Option<dispute::Model>> {
+    let Some(existing) = policy::visible_disputes(viewer)
+        .filter(dispute::Column::ReportedByAgency.eq(agency))
+        .filter(dispute::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if existing.request_hash.as_deref() == Some(fingerprint) {
+        Ok(Some(existing))
+    } else {
+        Err(AppError::Conflict {
+            message: "this idempotencyKey was already used for a different report".into(),
+            current_version: None,
+        })
+    }
+}

@@ -1,0 +1,625 @@
+//! Changing disputes: the state machine, optimistic concurrency and the hash-chained
+//! timeline. Every change is one transaction that bumps `version` (guarded by the caller's
+//! `expectedVersion`), appends exactly one event whose `seq` equals the new version, and
+//! writes any side rows (escalation, assignment). Who may do what is `policy`'s decision.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::{dispute, dispute_assignment, dispute_escalation, dispute_event};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+
+use crate::auth::policy::{self, Action};
+use crate::auth::viewer::Viewer;
+use crate::domain::disputes;
+use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash};
+use crate::domain::types::{
+    DisputeStatus, EscalationTarget, EventKind, Role, ViolationClass, parse_stored,
+};
+use crate::error::{AppError, AppResult};
+
+/// Longest note, reason or outcome accepted.
+pub const MAX_NOTE_CHARS: usize = 5_000;
+
+/// What one mutation does to a dispute, computed from the current row.
+pub struct Change {
+    pub action: Action,
+    pub kind: EventKind,
+    /// The status to move to; `None` keeps it.
+    pub to_status: Option<DisputeStatus>,
+    pub note: Option<String>,
+    /// Roles the event is for; `None` for everyone who sees the dispute.
+    pub audience: Option<Vec<Role>>,
+    pub violation: Option<ViolationClass>,
+    pub outcome: Option<String>,
+    pub escalation: Option<(EscalationTarget, String)>,
+    pub assign: Option<String>,
+    pub unassign: Option<String>,
+    /// Extra before/after pairs for the event (beyond status, violation and outcome).
+    pub extra: Map<String, Value>,
+}
+
+impl Change {
+    /// A change made by `action` that records an event of `kind`.
+    pub fn new(action: Action, kind: EventKind) -> Self {
+        Self {
+            action,
+            kind,
+            to_status: None,
+            note: None,
+            audience: None,
+            violation: None,
+            outcome: None,
+            escalation: None,
+            assign: None,
+            unassign: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// Checks a free text against a length limit; empty is refused when `required`.
+pub fn text(field: &'static str, value: &str, max: usize, required: bool) -> AppResult<String> {
+    let trimmed = value.trim();
+    if required && trimmed.is_empty() {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must not be empty"),
+        ));
+    }
+    if trimmed.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn status_of(row: &dispute::Model) -> AppResult<DisputeStatus> {
+    Ok(parse_stored("dispute.status", &row.status)?)
+}
+
+/// INVALID_TRANSITION unless the workflow moves `from → to` by this action (so a closed
+/// dispute leaves RESOLVED or DISMISSED only by reopening); names the allowed next states.
+pub fn check_transition(from: DisputeStatus, to: DisputeStatus, action: Action) -> AppResult<()> {
+    if policy::TRANSITIONS
+        .iter()
+        .any(|(f, t, a)| *f == from && *t == to && *a == action)
+    {
+        Ok(())
+    } else {
+        Err(AppError::InvalidTransition {
+            allowed: policy::next_statuses(from)
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        })
+    }
+}
+
+/// The current time at the precision both databases keep, so a re-read event hashes the
+/// same.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn conflict(current_version: i32) -> AppError {
+    AppError::Conflict {
+        message: format!("the dispute changed: its version is now {current_version}"),
+        current_version: Some(current_version),
+    }
+}
+
+/// Applies a change to a dispute the viewer sees, at `expected_version`.
+pub async fn apply(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    expected_version: i32,
+    build: impl FnOnce(&dispute::Model) -> AppResult<Change>,
+) -> AppResult<dispute::Model> {
+    let current = disputes::get(db, viewer, id).await?;
+    let change = build(&current)?;
+    if !policy::can(viewer, change.action) {
+        return Err(AppError::Forbidden);
+    }
+    if current.version != expected_version {
+        return Err(conflict(current.version));
+    }
+    let from = status_of(&current)?;
+    if let Some(to) = change.to_status {
+        check_transition(from, to, change.action)?;
+    }
+    write(db, viewer, current, expected_version, change).await
+}
+
+async fn write(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    current: dispute::Model,
+    expected_version: i32,
+    change: Change,
+) -> AppResult<dispute::Model> {
+    let at = now();
+    let mut updated = current.clone();
+    let mut changes = change.extra.clone();
+    if let Some(to) = change.to_status
+        && to.as_str() != current.status
+    {
+        changes.insert("status".into(), json!([current.status, to.as_str()]));
+        updated.status = to.as_str().to_owned();
+    }
+    if let Some(violation) = change.violation {
+        changes.insert(
+            "violation".into(),
+            json!([current.violation, violation.as_str()]),
+        );
+        updated.violation = Some(violation.as_str().to_owned());
+    }
+    if let Some(outcome) = &change.outcome {
+        changes.insert("outcome".into(), json!([current.outcome, outcome]));
+        updated.outcome = Some(outcome.clone());
+    }
+    updated.version = expected_version + 1;
+    updated.updated_at = at;
+
+    let txn = db.begin().await?;
+    // The guarded write comes first: it takes the row (PostgreSQL) or the database's write
+    // lock (SQLite) before anything is read, so the check and the change are one step.
+    let result = dispute::Entity::update_many()
+        .col_expr(dispute::Column::Status, Expr::value(updated.status.clone()))
+        .col_expr(
+            dispute::Column::Violation,
+            Expr::value(updated.violation.clone()),
+        )
+        .col_expr(
+            dispute::Column::Outcome,
+            Expr::value(updated.outcome.clone()),
+        )
+        .col_expr(dispute::Column::UpdatedAt, Expr::value(at))
+        .col_expr(
+            dispute::Column::Version,
+            Expr::col(dispute::Column::Version).add(1),
+        )
+        .filter(dispute::Column::Id.eq(current.id))
+        .filter(dispute::Column::Version.eq(expected_version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        txn.rollback().await?;
+        let now_version = dispute::Entity::find_by_id(current.id)
+            .one(db)
+            .await?
+            .map_or(expected_version, |d| d.version);
+        return Err(conflict(now_version));
+    }
+    append_event(
+        &txn,
+        viewer,
+        &current,
+        updated.version,
+        at,
+        &change,
+        changes,
+    )
+    .await?;
+    if let Some((target, reason)) = &change.escalation {
+        dispute_escalation::Entity::insert(dispute_escalation::ActiveModel {
+            id: NotSet,
+            dispute_id: Set(current.id),
+            target: Set(target.as_str().to_owned()),
+            reason: Set(reason.clone()),
+            escalated_at: Set(at),
+            escalated_by: Set(viewer.subject_or_public().to_owned()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    if let Some(agency) = &change.assign {
+        dispute_assignment::Entity::insert(dispute_assignment::ActiveModel {
+            dispute_id: Set(current.id),
+            agency_code: Set(agency.clone()),
+            assigned_at: Set(at),
+            assigned_by: Set(viewer.subject_or_public().to_owned()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    if let Some(agency) = &change.unassign {
+        dispute_assignment::Entity::delete_many()
+            .filter(dispute_assignment::Column::DisputeId.eq(current.id))
+            .filter(dispute_assignment::Column::AgencyCode.eq(agency.clone()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Appends the event `seq` of a dispute, chained to event `seq - 1`.
+pub async fn append_event<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    dispute: &dispute::Model,
+    seq: i32,
+    at: DateTime<Utc>,
+    change: &Change,
+    changes: Map<String, Value>,
+) -> AppResult<()> {
+    let prev_hash = if seq == 1 {
+        GENESIS_HASH.to_owned()
+    } else {
+        dispute_event::Entity::find()
+            .filter(dispute_event::Column::DisputeId.eq(dispute.id))
+            .filter(dispute_event::Column::Seq.eq(seq - 1))
+            .one(db)
+            .await?
+            .map(|e| e.hash)
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "dispute {} lacks event {}",
+                    dispute.id,
+                    seq - 1
+                ))
+            })?
+    };
+    let changes = (!changes.is_empty()).then(|| Value::Object(changes).to_string());
+    let audience = change.audience.as_ref().map(|roles| {
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    let actor = viewer.subject_or_public().to_owned();
+    let hash = event_hash(
+        &prev_hash,
+        &EventContent {
+            dispute_id: dispute.id,
+            seq,
+            kind: change.kind.as_str(),
+            actor_sub: &actor,
+            actor_role: viewer.role.as_str(),
+            actor_agency: viewer.agency_code.as_deref(),
+            at,
+            changes: changes.as_deref(),
+            note: change.note.as_deref(),
+            audience: audience.as_deref(),
+        },
+    );
+    dispute_event::Entity::insert(dispute_event::ActiveModel {
+        id: NotSet,
+        dispute_id: Set(dispute.id),
+        seq: Set(seq),
+        kind: Set(change.kind.as_str().to_owned()),
+        actor_sub: Set(actor),
+        actor_role: Set(viewer.role.as_str().to_owned()),
+        actor_agency: Set(viewer.agency_code.clone()),
+        at: Set(at),
+        changes: Set(changes),
+        note: Set(change.note.clone()),
+        audience: Set(audience),
+        prev_hash: Set(prev_hash),
+        hash: Set(hash),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+fn optional_note(field: &'static str, note: Option<&str>) -> AppResult<Option<String>> {
+    note.map(|n| text(field, n, MAX_NOTE_CHARS, true))
+        .transpose()
+}
+
+/// REPORTED → VERIFIED.
+pub async fn verify(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    note: Option<&str>,
+) -> AppResult<dispute::Model> {
+    let note = optional_note("note", note)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::Verify, EventKind::Verified);
+        change.to_status = Some(DisputeStatus::Verified);
+        change.note = note;
+        Ok(change)
+    })
+    .await
+}
+
+/// VERIFIED → IN_MEDIATION.
+pub async fn start_mediation(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    note: Option<&str>,
+) -> AppResult<dispute::Model> {
+    let note = optional_note("note", note)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::StartMediation, EventKind::MediationStarted);
+        change.to_status = Some(DisputeStatus::InMediation);
+        change.note = note;
+        Ok(change)
+    })
+    .await
+}
+
+/// A mediation session of a dispute in mediation.
+pub struct Mediation {
+    pub held_at: DateTime<Utc>,
+    pub participants: Vec<String>,
+    pub outcome: String,
+}
+
+/// Records a mediation session (the status stays IN_MEDIATION).
+pub async fn record_mediation(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    mediation: Mediation,
+) -> AppResult<dispute::Model> {
+    let outcome = text("outcome", &mediation.outcome, MAX_NOTE_CHARS, true)?;
+    if mediation.participants.is_empty() {
+        return Err(AppError::bad_input(
+            "participants",
+            "name at least one participant",
+        ));
+    }
+    let mut participants = Vec::new();
+    for participant in &mediation.participants {
+        participants.push(text("participants", participant, 200, true)?);
+    }
+    if mediation.held_at > now() + chrono::Duration::minutes(5) {
+        return Err(AppError::bad_input("heldAt", "heldAt is in the future"));
+    }
+    apply(db, viewer, id, version, |current| {
+        if current.status != DisputeStatus::InMediation.as_str() {
+            return Err(AppError::InvalidTransition {
+                allowed: policy::next_statuses(status_of(current)?)
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect(),
+            });
+        }
+        let mut change = Change::new(Action::RecordMediation, EventKind::MediationRecorded);
+        change.note = Some(outcome);
+        change.extra.insert(
+            "mediation".into(),
+            json!([null, { "heldAt": mediation.held_at, "participants": participants }]),
+        );
+        Ok(change)
+    })
+    .await
+}
+
+/// Any open state → ESCALATED, handing the dispute to another body.
+pub async fn escalate(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    to: EscalationTarget,
+    reason: &str,
+) -> AppResult<dispute::Model> {
+    let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::Escalate, EventKind::Escalated);
+        change.to_status = Some(DisputeStatus::Escalated);
+        change.note = Some(reason.clone());
+        change
+            .extra
+            .insert("escalatedTo".into(), json!([null, to.as_str()]));
+        change.escalation = Some((to, reason));
+        Ok(change)
+    })
+    .await
+}
+
+/// Bawaslu's classification (no status change).
+pub async fn classify(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    violation: ViolationClass,
+    note: Option<&str>,
+) -> AppResult<dispute::Model> {
+    let note = optional_note("note", note)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::ClassifyViolation, EventKind::Classified);
+        change.violation = Some(violation);
+        change.note = note;
+        Ok(change)
+    })
+    .await
+}
+
+/// A police intelligence note (readable by POLICE only).
+pub async fn add_intel_note(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    note: &str,
+) -> AppResult<dispute::Model> {
+    let note = text("note", note, MAX_NOTE_CHARS, true)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::AddIntelNote, EventKind::IntelNote);
+        change.note = Some(note);
+        change.audience = Some(vec![Role::Police]);
+        Ok(change)
+    })
+    .await
+}
+
+/// A note on the timeline for everyone who sees the dispute, or for some roles (the
+/// author's role is always included, so nobody writes what they cannot read back).
+pub async fn add_note(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    note: &str,
+    audience: Option<Vec<Role>>,
+) -> AppResult<dispute::Model> {
+    let note = text("note", note, MAX_NOTE_CHARS, true)?;
+    let audience = match audience {
+        None => None,
+        Some(roles) if roles.contains(&Role::Public) => {
+            return Err(AppError::bad_input(
+                "audience",
+                "PUBLIC cannot be an audience",
+            ));
+        }
+        Some(roles) if roles.is_empty() => {
+            return Err(AppError::bad_input(
+                "audience",
+                "name at least one role, or omit the audience",
+            ));
+        }
+        Some(mut roles) => {
+            roles.push(viewer.role);
+            roles.sort();
+            roles.dedup();
+            Some(roles)
+        }
+    };
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::AddNote, EventKind::Note);
+        change.note = Some(note);
+        change.audience = audience;
+        Ok(change)
+    })
+    .await
+}
+
+/// Assigns an agency to the dispute (it then sees it, restricted or not).
+pub async fn assign_agency(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    agency_code: &str,
+) -> AppResult<dispute::Model> {
+    if crate::domain::reference::agency(db, agency_code)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::bad_input("agencyCode", "unknown agency"));
+    }
+    let assigned = assigned_agencies(db, id).await?;
+    apply(db, viewer, id, version, |_| {
+        if assigned.iter().any(|a| a == agency_code) {
+            return Err(AppError::bad_input(
+                "agencyCode",
+                "the agency is already assigned",
+            ));
+        }
+        let mut change = Change::new(Action::AssignAgency, EventKind::AgencyAssigned);
+        change
+            .extra
+            .insert("assignedAgencies".into(), json!([null, agency_code]));
+        change.assign = Some(agency_code.to_owned());
+        Ok(change)
+    })
+    .await
+}
+
+/// Removes an agency's assignment.
+pub async fn unassign_agency(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    agency_code: &str,
+) -> AppResult<dispute::Model> {
+    let assigned = assigned_agencies(db, id).await?;
+    apply(db, viewer, id, version, |_| {
+        if !assigned.iter().any(|a| a == agency_code) {
+            return Err(AppError::bad_input(
+                "agencyCode",
+                "the agency is not assigned",
+            ));
+        }
+        let mut change = Change::new(Action::AssignAgency, EventKind::AgencyUnassigned);
+        change
+            .extra
+            .insert("assignedAgencies".into(), json!([agency_code, null]));
+        change.unassign = Some(agency_code.to_owned());
+        Ok(change)
+    })
+    .await
+}
+
+async fn assigned_agencies(db: &DatabaseConnection, id: i32) -> AppResult<Vec<String>> {
+    Ok(dispute_assignment::Entity::find()
+        .filter(dispute_assignment::Column::DisputeId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.agency_code)
+        .collect())
+}
+
+/// IN_MEDIATION or ESCALATED → RESOLVED.
+pub async fn resolve(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    outcome: &str,
+) -> AppResult<dispute::Model> {
+    let outcome = text("outcome", outcome, MAX_NOTE_CHARS, true)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::Resolve, EventKind::Resolved);
+        change.to_status = Some(DisputeStatus::Resolved);
+        change.outcome = Some(outcome);
+        Ok(change)
+    })
+    .await
+}
+
+/// REPORTED or VERIFIED → DISMISSED.
+pub async fn dismiss(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    reason: &str,
+) -> AppResult<dispute::Model> {
+    let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::Dismiss, EventKind::Dismissed);
+        change.to_status = Some(DisputeStatus::Dismissed);
+        change.outcome = Some(reason);
+        Ok(change)
+    })
+    .await
+}
+
+/// RESOLVED or DISMISSED → VERIFIED (ADMIN).
+pub async fn reopen(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    version: i32,
+    reason: &str,
+) -> AppResult<dispute::Model> {
+    let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
+    apply(db, viewer, id, version, |_| {
+        let mut change = Change::new(Action::Reopen, EventKind::Reopened);
+        change.to_status = Some(DisputeStatus::Verified);
+        change.note = Some(reason);
+        Ok(change)
+    })
+    .await
+}
