@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clocks;
+pub mod directory;
 pub mod disputes;
 pub mod reference;
 pub mod report;

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use async_graphql::Context;
 
-use crate::auth::viewer::Viewer;
+use crate::auth::viewer::{Authenticator, Viewer};
 use crate::db::Database;
 use crate::domain::audit::SensitiveRead;
 use crate::error::AppError;
@@ -16,6 +16,8 @@ pub struct RequestContext {
     pub viewer: Viewer,
     pub loaders: Loaders,
     pub request_id: String,
+    /// Told about directory changes, so this instance applies them at once.
+    pub auth: std::sync::Arc<Authenticator>,
     /// Sensitive reads made while resolving; the HTTP layer writes them to the access log
     /// before the answer leaves (no answer without its audit row).
     reads: Mutex<Vec<SensitiveRead>>,
@@ -23,13 +25,19 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// A context for one request.
-    pub fn new(db: Database, viewer: Viewer, request_id: String) -> Self {
+    pub fn new(
+        db: Database,
+        viewer: Viewer,
+        request_id: String,
+        auth: std::sync::Arc<Authenticator>,
+    ) -> Self {
         let loaders = Loaders::new(&db.conn);
         Self {
             db,
             viewer,
             loaders,
             request_id,
+            auth,
             reads: Mutex::new(Vec::new()),
         }
     }

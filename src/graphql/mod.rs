@@ -1,6 +1,7 @@
 //! The GraphQL layer: thin resolvers over `domain`, DataLoaders for relations.
 
 pub mod context;
+pub mod directory_mutation;
 pub mod dispute_query;
 pub mod loaders;
 pub mod mutation;

@@ -16,8 +16,15 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::types::dispute::Dispute;
 
 /// The whole mutation root.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(
+    DisputeMutation,
+    crate::graphql::directory_mutation::DirectoryMutation,
+);
+
+/// The dispute workflow.
 #[derive(Default)]
-pub struct Mutation;
+pub struct DisputeMutation;
 
 /// The reporter of a dispute; protected like `Dispute.reporter`.
 #[derive(InputObject)]
@@ -163,7 +170,7 @@ fn payload(result: AppResult<dispute::Model>) -> async_graphql::Result<DisputePa
 }
 
 #[Object]
-impl Mutation {
+impl DisputeMutation {
     /// Files a report (any member role, within its jurisdiction).
     async fn report_dispute(
         &self,

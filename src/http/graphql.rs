@@ -45,7 +45,12 @@ pub async fn graphql(
             return internal_error(&request_id.to_string());
         }
     };
-    let context = RequestContext::new(state.db.clone(), viewer, request_id.to_string());
+    let context = RequestContext::new(
+        state.db.clone(),
+        viewer,
+        request_id.to_string(),
+        state.auth.clone(),
+    );
     let context = std::sync::Arc::new(context);
     let mut response = state.schema.execute(request.data(context.clone())).await;
     classify_errors(&mut response);

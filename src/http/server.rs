@@ -17,7 +17,7 @@ use crate::http::{graphql, health};
 pub struct AppState {
     pub db: Database,
     pub schema: PoskoSchema,
-    pub auth: Authenticator,
+    pub auth: std::sync::Arc<Authenticator>,
 }
 
 /// A bound, not yet running server.
@@ -42,11 +42,11 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             schema: build_schema(),
-            auth: Authenticator::new(
+            auth: std::sync::Arc::new(Authenticator::new(
                 verifier,
                 db.conn.clone(),
                 std::time::Duration::from_secs(config.jurisdiction_cache_secs),
-            ),
+            )),
         });
         let mut server = HttpServer::new(move || {
             App::new()

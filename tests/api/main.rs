@@ -15,6 +15,7 @@ mod support;
 
 mod configuration;
 mod demo_data;
+mod directory;
 mod dispute_lists;
 mod policy_matrix;
 mod reference;

@@ -91,6 +91,10 @@ pub struct ElectionStage(pub election_stage::Model);
 
 #[Object]
 impl ElectionStage {
+    /// For `updateStage`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
     /// Stable code, e.g. `MASA_TENANG`.
     async fn code(&self) -> &str {
         &self.0.code

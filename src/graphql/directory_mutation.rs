@@ -1,0 +1,224 @@
+//! Schedule (KPU) and directory (ADMIN) mutations.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::NaiveDate;
+
+use crate::domain::directory::{self, AgencyInput, NewStage, RegionGrant, StageChanges};
+use crate::domain::types::{AgencyKind, AgencyLevel, Coverage, StagePhase};
+use crate::error::{AppError, IntoGql};
+use crate::graphql::context::ContextExt;
+use crate::graphql::types::agency::{Agency, Posko};
+use crate::graphql::types::election::ElectionStage;
+
+/// A stage of one election (KPU, within its jurisdiction).
+#[derive(InputObject)]
+pub struct CreateStageInput {
+    pub election_id: ID,
+    /// A–Z, 0–9 and _, e.g. `KAMPANYE`.
+    pub code: String,
+    /// The official Indonesian name.
+    pub name: String,
+    pub label_en: String,
+    pub phase: StagePhase,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub date_rule: Option<String>,
+    /// 2 only where the election's win rule has a second round.
+    #[graphql(default = 1)]
+    pub round: i32,
+    #[graphql(default = false)]
+    pub confirmed: bool,
+}
+
+/// Changes to a stage; omitted fields keep their value.
+#[derive(InputObject)]
+pub struct UpdateStageInput {
+    /// The stage's id (`ElectionStage.id`).
+    pub id: ID,
+    pub name: Option<String>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub date_rule: Option<String>,
+    pub confirmed: Option<bool>,
+    pub held: Option<bool>,
+}
+
+/// An agency of a province in ADMIN's jurisdiction.
+#[derive(InputObject)]
+pub struct UpsertAgencyInput {
+    pub code: String,
+    pub name: String,
+    pub kind: AgencyKind,
+    pub level: AgencyLevel,
+    pub province_code: String,
+}
+
+/// One region of a jurisdiction.
+#[derive(InputObject)]
+pub struct RegionGrantInput {
+    /// A province or regency/city code.
+    pub code: String,
+    pub coverage: Coverage,
+    /// For PARTIAL: the covered districts.
+    #[graphql(default)]
+    pub district_codes: Vec<String>,
+}
+
+/// Replaces an agency's jurisdiction.
+#[derive(InputObject)]
+pub struct SetJurisdictionInput {
+    pub agency_code: String,
+    pub regions: Vec<RegionGrantInput>,
+}
+
+/// A posko membership.
+#[derive(InputObject)]
+pub struct PoskoMemberInput {
+    pub province_code: String,
+    pub agency_code: String,
+}
+
+fn stage_id(field: &'static str, id: &ID) -> Result<i32, AppError> {
+    id.parse()
+        .map_err(|_| AppError::bad_input(field, "not a valid id"))
+}
+
+/// Schedule and directory changes; each is recorded with who, when, before and after.
+#[derive(Default)]
+pub struct DirectoryMutation;
+
+#[Object]
+impl DirectoryMutation {
+    /// Adds a stage to an election (KPU; e.g. schedules Jakarta's second round).
+    async fn create_stage(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStageInput,
+    ) -> async_graphql::Result<ElectionStage> {
+        let rc = ctx.request()?;
+        let stage = NewStage {
+            election_id: stage_id("electionId", &input.election_id).gql()?,
+            code: input.code,
+            name: input.name,
+            label_en: input.label_en,
+            phase: input.phase,
+            starts_on: input.starts_on,
+            ends_on: input.ends_on,
+            date_rule: input.date_rule,
+            round: input.round,
+            confirmed: input.confirmed,
+        };
+        Ok(ElectionStage(
+            directory::create_stage(&rc.db.conn, &rc.viewer, stage)
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Edits a stage (KPU).
+    async fn update_stage(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateStageInput,
+    ) -> async_graphql::Result<ElectionStage> {
+        let rc = ctx.request()?;
+        let id = stage_id("id", &input.id).gql()?;
+        let changes = StageChanges {
+            name: input.name,
+            starts_on: input.starts_on,
+            ends_on: input.ends_on,
+            date_rule: input.date_rule,
+            confirmed: input.confirmed,
+            held: input.held,
+        };
+        Ok(ElectionStage(
+            directory::update_stage(&rc.db.conn, &rc.viewer, id, changes)
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Creates or edits an agency (ADMIN).
+    async fn upsert_agency(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertAgencyInput,
+    ) -> async_graphql::Result<Agency> {
+        let rc = ctx.request()?;
+        let agency = AgencyInput {
+            code: input.code,
+            name: input.name,
+            kind: input.kind,
+            level: input.level,
+            province_code: input.province_code,
+        };
+        let saved = directory::upsert_agency(&rc.db.conn, &rc.viewer, agency)
+            .await
+            .gql()?;
+        rc.auth.invalidate();
+        Ok(Agency(saved))
+    }
+
+    /// Replaces an agency's jurisdiction (ADMIN). Takes effect at once on this instance and
+    /// within 30 s on the others.
+    async fn set_agency_jurisdiction(
+        &self,
+        ctx: &Context<'_>,
+        input: SetJurisdictionInput,
+    ) -> async_graphql::Result<Agency> {
+        let rc = ctx.request()?;
+        let regions = input
+            .regions
+            .into_iter()
+            .map(|r| RegionGrant {
+                code: r.code,
+                coverage: r.coverage,
+                district_codes: r.district_codes,
+            })
+            .collect();
+        let agency =
+            directory::set_jurisdiction(&rc.db.conn, &rc.viewer, &input.agency_code, regions)
+                .await
+                .gql()?;
+        rc.auth.invalidate();
+        Ok(Agency(agency))
+    }
+
+    /// Adds an agency to a posko (ADMIN).
+    async fn add_posko_member(
+        &self,
+        ctx: &Context<'_>,
+        input: PoskoMemberInput,
+    ) -> async_graphql::Result<Posko> {
+        let rc = ctx.request()?;
+        let posko = directory::set_posko_member(
+            &rc.db.conn,
+            &rc.viewer,
+            &input.province_code,
+            &input.agency_code,
+            true,
+        )
+        .await
+        .gql()?;
+        Ok(Posko(posko))
+    }
+
+    /// Removes an agency from a posko (ADMIN; the host stays).
+    async fn remove_posko_member(
+        &self,
+        ctx: &Context<'_>,
+        input: PoskoMemberInput,
+    ) -> async_graphql::Result<Posko> {
+        let rc = ctx.request()?;
+        let posko = directory::set_posko_member(
+            &rc.db.conn,
+            &rc.viewer,
+            &input.province_code,
+            &input.agency_code,
+            false,
+        )
+        .await
+        .gql()?;
+        Ok(Posko(posko))
+    }
+}
