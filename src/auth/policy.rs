@@ -368,7 +368,7 @@ fn jurisdiction_condition(jurisdiction: &Jurisdiction) -> Condition {
 
 /// The rows a viewer sees: disputes in its jurisdiction that are not restricted, or that
 /// are restricted and it is `ADMIN` or its kind of body was escalated to; plus disputes
-/// explicitly assigned to its agency. `PUBLIC` sees none.
+/// explicitly assigned to its agency or reported by it. `PUBLIC` sees none.
 pub fn dispute_scope(viewer: &Viewer) -> Condition {
     let Some(agency) = viewer.agency_code.clone() else {
         return never();
@@ -407,10 +407,13 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
                 Query::select()
                     .column(dispute_assignment::Column::DisputeId)
                     .from(dispute_assignment::Entity)
-                    .and_where(dispute_assignment::Column::AgencyCode.eq(agency))
+                    .and_where(dispute_assignment::Column::AgencyCode.eq(agency.clone()))
                     .to_owned(),
             ),
         )
+        // An agency keeps seeing what it reported itself (it knows it already), so a
+        // restricted report can be read back and retried.
+        .add(dispute::Column::ReportedByAgency.eq(agency))
 }
 
 /// Disputes as this viewer may see them: the only way the rest of the code reads them.

@@ -257,7 +257,8 @@ pub async fn report(
         .exec_without_returning(&txn)
         .await?;
     }
-    let created = dispute::Entity::find_by_id(id)
+    let created = policy::visible_disputes(viewer)
+        .filter(dispute::Column::Id.eq(id))
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new dispute vanished")))?;

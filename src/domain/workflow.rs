@@ -191,7 +191,8 @@ async fn write(
         .await?;
     if result.rows_affected != 1 {
         txn.rollback().await?;
-        let now_version = dispute::Entity::find_by_id(current.id)
+        let now_version = policy::visible_disputes(viewer)
+            .filter(dispute::Column::Id.eq(current.id))
             .one(db)
             .await?
             .map_or(expected_version, |d| d.version);

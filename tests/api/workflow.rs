@@ -833,6 +833,38 @@ async fn bad_input_names_the_field_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn an_agency_reads_back_and_retries_its_own_restricted_report() {
+    let app = spawn_app().await;
+    let kpu = Caller::new("KPU", "KPU_DKI");
+    let mut input = report_input();
+    input["restricted"] = json!(true);
+    input["idempotencyKey"] = json!("kpu-1");
+    let first = report(&app, &kpu, input.clone()).await;
+    first.expect_ok();
+    let retry = report(&app, &kpu, input).await;
+    retry.expect_ok();
+    assert_eq!(retry.data("reportDispute.replayed"), true);
+    assert_eq!(
+        retry.data("reportDispute.dispute.id"),
+        first.data("reportDispute.dispute.id")
+    );
+    let id = first
+        .data("reportDispute.dispute.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bawaslu = Caller::new("BAWASLU", "BAWASLU_DKI");
+    let query = "query($id: ID!) { dispute(id: $id) { id } }";
+    assert_eq!(
+        run(&app, &bawaslu, query, json!({ "id": id }))
+            .await
+            .error_codes(),
+        ["NOT_FOUND"],
+        "restricted to everyone else"
+    );
+}
+
+#[tokio::test]
 async fn assigning_an_agency_lets_it_see_a_restricted_dispute() {
     let app = spawn_app().await;
     let mut input = report_input();

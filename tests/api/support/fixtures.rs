@@ -75,7 +75,8 @@ pub async fn insert_dispute(db: &DatabaseConnection, spec: NewDispute) -> i32 {
         reporter_kind: Set(spec.reporter_name.map(|_| "VOTER".into())),
         violation: Set(spec.violation.map(Into::into)),
         outcome: Set(None),
-        reported_by_agency: Set("KESBANGPOL_DKI".into()),
+        // A national agency no test signs in as, so the "own reports" rule stays out of the way.
+        reported_by_agency: Set("MABES_POLRI".into()),
         reported_by_sub: Set("fixture".into()),
         idempotency_key: Set(None),
         request_hash: Set(None),
