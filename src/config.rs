@@ -18,6 +18,14 @@ pub enum Mode {
     Production,
 }
 
+/// Who may introspect the schema.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Introspection {
+    Always,
+    Authenticated,
+    Never,
+}
+
 /// Every setting of the service. Each field names its variable and default.
 #[derive(Clone, Debug, Args)]
 pub struct Config {
@@ -100,6 +108,102 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=30), global = true)]
     pub jurisdiction_cache_secs: u64,
 
+    /// Largest request body, in bytes (a larger one is answered 413).
+    #[arg(long, env = "POSKO_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Longest GraphQL document, in bytes.
+    #[arg(long, env = "POSKO_MAX_DOCUMENT_BYTES", default_value_t = 32 * 1024, global = true)]
+    pub max_document_bytes: usize,
+
+    /// Deepest selection a document may have.
+    #[arg(long, env = "POSKO_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub max_depth: usize,
+
+    /// Largest complexity score (a list counts as its page size times its children).
+    #[arg(
+        long,
+        env = "POSKO_MAX_COMPLEXITY",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+
+    /// Most aliases in one document.
+    #[arg(long, env = "POSKO_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+
+    /// Most root fields in one operation.
+    #[arg(
+        long,
+        env = "POSKO_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_root_fields: usize,
+
+    /// Most directives in one document.
+    #[arg(
+        long,
+        env = "POSKO_MAX_DIRECTIVES",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_directives: usize,
+
+    /// Most operations in one batched request (a JSON array body); 1 turns batching off.
+    #[arg(long, env = "POSKO_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
+    /// Longest execution of one request, in milliseconds.
+    #[arg(
+        long,
+        env = "POSKO_EXECUTION_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub execution_timeout_ms: u64,
+
+    /// Requests per minute allowed to one agency on this instance (0: no limit).
+    #[arg(
+        long,
+        env = "POSKO_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 6_000,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests per minute allowed to one client address without a token, on this instance.
+    #[arg(
+        long,
+        env = "POSKO_PUBLIC_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub public_rate_limit_per_minute: u32,
+
+    /// Origins allowed to call the API from a browser, comma-separated (none by default).
+    #[arg(long, env = "POSKO_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Introspection: `always`, `authenticated` or `never` (default: always in development,
+    /// authenticated in production).
+    #[arg(long, env = "POSKO_INTROSPECTION", value_enum, global = true)]
+    pub introspection: Option<Introspection>,
+
+    /// A JSON file of reviewed operations, `{ "<sha256 hex>": "<document>" }`.
+    #[arg(long, env = "POSKO_PERSISTED_OPERATIONS", global = true)]
+    pub persisted_operations: Option<PathBuf>,
+
+    /// Roles that may run only the reviewed operations of that file, comma-separated.
+    #[arg(
+        long,
+        env = "POSKO_ALLOWLIST_ROLES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowlist_roles: Vec<String>,
+
     /// Where development mode keeps its generated secret (default: next to the SQLite
     /// file, or `posko.secret` in the working directory).
     #[arg(long, env = "POSKO_SECRET_FILE", global = true)]
@@ -107,6 +211,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// The introspection rule in force.
+    pub fn introspection(&self) -> Introspection {
+        self.introspection.unwrap_or(match self.mode {
+            Mode::Development => Introspection::Always,
+            Mode::Production => Introspection::Authenticated,
+        })
+    }
+
     /// The SQLite file the URL names, if it names one.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         let rest = self.database_url.strip_prefix("sqlite:")?;

@@ -70,6 +70,27 @@ impl Database {
         self.conn.get_database_backend()
     }
 
+    /// The pool's (size, idle) connections, for metrics.
+    pub fn pool_use(&self) -> (u32, u32) {
+        match self.backend() {
+            DatabaseBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                )
+            }
+            DatabaseBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                )
+            }
+            _ => (0, 0),
+        }
+    }
+
     /// Whether the database answers a trivial query (for `/readyz`).
     pub async fn ping(&self) -> bool {
         self.conn.ping().await.is_ok()

@@ -9,24 +9,24 @@ use crate::graphql::query::Query;
 /// Posko's GraphQL schema type.
 pub type PoskoSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deepest selection a document may have; Posko's deepest useful query is about 8.
-pub const MAX_DEPTH: usize = 12;
-/// Largest complexity score a document may have.
-pub const MAX_COMPLEXITY: usize = 5_000;
-
-/// Types and limits, without request data.
+/// Types only: no request data, no limits (they do not change the SDL).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
 }
 
-/// The schema, once per process.
-pub fn build_schema() -> PoskoSchema {
-    schema_builder().finish()
+/// The served schema, once per process: depth and complexity limits, and no "did you
+/// mean …" suggestions in production (they reveal the schema to whoever guesses).
+pub fn build_schema(config: &crate::config::Config) -> PoskoSchema {
+    let builder = schema_builder()
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity);
+    match config.mode {
+        crate::config::Mode::Production => builder.disable_suggestions().finish(),
+        crate::config::Mode::Development => builder.finish(),
+    }
 }
 
 /// The SDL as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema().sdl()
+    schema_builder().finish().sdl()
 }

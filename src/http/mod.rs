@@ -1,5 +1,10 @@
 //! The HTTP surface: routes, the GraphQL endpoint, health and readiness.
 
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod limits;
+pub mod metrics;
+pub mod persisted;
+pub mod rate_limit;
 pub mod server;

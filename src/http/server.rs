@@ -2,22 +2,56 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
-use tracing_actix_web::TracingLogger;
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service as _};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Condition;
+use actix_web::{App, HttpMessage as _, HttpServer, web};
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::jwt::Verifier;
 use crate::auth::viewer::Authenticator;
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::db::{Database, seed};
 use crate::graphql::schema::{PoskoSchema, build_schema};
-use crate::http::{graphql, health};
+use crate::http::graphql::EndpointLimits;
+use crate::http::limits::DocumentLimits;
+use crate::http::metrics::Metrics;
+use crate::http::persisted::PersistedOperations;
+use crate::http::rate_limit::RateLimits;
+use crate::http::{graphiql, graphql, health};
 
 /// What every worker shares: one pool and one schema, built once.
 pub struct AppState {
     pub db: Database,
     pub schema: PoskoSchema,
     pub auth: std::sync::Arc<Authenticator>,
+    pub limits: EndpointLimits,
+    pub persisted: PersistedOperations,
+    pub rate_limits: RateLimits,
+    pub metrics: Metrics,
+    pub mode: Mode,
+}
+
+/// Browsers may call the API from the listed origins (and from the service's own, so
+/// GraphiQL keeps working); without a list no CORS headers are sent at all.
+fn cors(origins: Vec<String>) -> Cors {
+    Cors::default()
+        .allowed_origin_fn(move |origin, request| {
+            let own = request
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .zip(origin.to_str().ok())
+                .is_some_and(|(host, origin)| origin.ends_with(&format!("://{host}")));
+            own || origins
+                .iter()
+                .any(|o| origin.as_bytes() == o.trim().as_bytes())
+        })
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(3600)
 }
 
 /// A bound, not yet running server.
@@ -31,6 +65,10 @@ impl Application {
     /// Connects, migrates, seeds, and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let verifier = Verifier::from_config(config)?;
+        let persisted = PersistedOperations::new(
+            config.persisted_operations.as_deref(),
+            &config.allowlist_roles,
+        )?;
         let db = Database::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
         if config.seed_reference {
@@ -41,20 +79,74 @@ impl Application {
         let local_addr = listener.local_addr()?;
         let state = web::Data::new(AppState {
             db: db.clone(),
-            schema: build_schema(),
+            schema: build_schema(config),
             auth: std::sync::Arc::new(Authenticator::new(
                 verifier,
                 db.conn.clone(),
                 std::time::Duration::from_secs(config.jurisdiction_cache_secs),
             )),
+            limits: EndpointLimits {
+                max_document_bytes: config.max_document_bytes,
+                document: DocumentLimits {
+                    max_aliases: config.max_aliases,
+                    max_root_fields: config.max_root_fields,
+                    max_directives: config.max_directives,
+                },
+                max_batch: config.max_batch,
+                timeout: std::time::Duration::from_millis(config.execution_timeout_ms),
+                introspection: config.introspection(),
+            },
+            persisted,
+            rate_limits: RateLimits::new(
+                config.rate_limit_per_minute,
+                config.public_rate_limit_per_minute,
+            ),
+            metrics: Metrics::new()?,
+            mode: config.mode,
         });
+        let sweeper = state.clone();
+        // Idle rate-limit keys are dropped once a minute so the table cannot grow without end.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                sweeper.rate_limits.shrink();
+            }
+        });
+        let cors_origins = config.cors_origins.clone();
+        let max_body = config.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(cors_origins.clone()),
+                ))
+                .wrap_fn(|request, service| {
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(|id| id.to_string());
+                    let response = service.call(request);
+                    async move {
+                        let mut response = response.await?;
+                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok())
+                        {
+                            response
+                                .headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), id);
+                        }
+                        Ok(response)
+                    }
+                })
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
-                .route("/graphql", web::post().to(graphql::graphql))
-                .route("/graphql", web::get().to(graphql::graphql))
-                .route("/graphiql", web::get().to(graphql::graphiql))
+                .app_data(web::PayloadConfig::new(max_body))
+                .route("/graphql", web::post().to(graphql::post))
+                .route("/graphql", web::get().to(graphql::get))
+                .route("/metrics", web::get().to(crate::http::metrics::metrics))
+                .route("/graphiql", web::get().to(graphiql::page))
+                .route("/graphiql/token", web::get().to(graphiql::token))
+                .route("/graphiql/assets/{name}", web::get().to(graphiql::asset))
                 .route("/schema.graphql", web::get().to(graphql::sdl))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

@@ -1,0 +1,112 @@
+//! GraphiQL, served with all its assets from the binary (the posko's network may be closed
+//! to the internet), and in development an "explore as a role" bar that fetches a token
+//! from `/graphiql/token`. Production serves neither.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::jwt::Claims;
+use crate::auth::policy;
+use crate::config::Mode;
+use crate::domain::types::Role;
+use crate::http::server::AppState;
+
+// Filled by build.rs from `web/` (npm packages pinned by web/package-lock.json); empty
+// when they could not be installed, in which case the page says how to install them.
+const PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.html"));
+const REACT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/react.js"));
+const REACT_DOM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/react-dom.js"));
+const GRAPHIQL_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.js"));
+const GRAPHIQL_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.css"));
+
+const MISSING: &str = "<!doctype html><title>Posko GraphiQL</title><h1>GraphiQL</h1>\
+<p>This build of Posko was made without GraphiQL's assets. Install them with \
+<code>npm ci --prefix web</code> and rebuild; the API at <code>/graphql</code> works without them.</p>";
+
+/// `GET /graphiql`.
+pub async fn page(state: web::Data<AppState>) -> HttpResponse {
+    if state.mode == Mode::Production {
+        return HttpResponse::NotFound().finish();
+    }
+    let html = if GRAPHIQL_JS.is_empty() {
+        MISSING.to_owned()
+    } else {
+        PAGE.replace("/*POSKO_DEV*/false", "true")
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html)
+}
+
+/// `GET /graphiql/assets/{name}`.
+pub async fn asset(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    if state.mode == Mode::Production {
+        return HttpResponse::NotFound().finish();
+    }
+    let (body, content_type) = match name.as_str() {
+        "react.js" => (REACT, "text/javascript"),
+        "react-dom.js" => (REACT_DOM, "text/javascript"),
+        "graphiql.js" => (GRAPHIQL_JS, "text/javascript"),
+        "graphiql.css" => (GRAPHIQL_CSS, "text/css"),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    if body.is_empty() {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("cache-control", "public, max-age=86400"))
+        .body(body)
+}
+
+/// Which role to explore as.
+#[derive(Deserialize)]
+pub struct RoleQuery {
+    role: String,
+    agency: String,
+}
+
+/// `GET /graphiql/token?role=…&agency=…`: a one-hour development token. Development mode
+/// only, and only to callers on this machine, so a development server reachable from a
+/// network hands no tokens out.
+pub async fn token(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    query: web::Query<RoleQuery>,
+) -> HttpResponse {
+    let local = http.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    if state.mode == Mode::Production || !local {
+        return HttpResponse::NotFound().finish();
+    }
+    let Ok(role) = query.role.parse::<Role>() else {
+        return HttpResponse::BadRequest().json(serde_json::json!({ "error": "unknown role" }));
+    };
+    let access = match state.auth.agency_access(&query.agency).await {
+        Ok(Some(access)) => access,
+        Ok(None) => {
+            return HttpResponse::BadRequest()
+                .json(serde_json::json!({ "error": "unknown agency" }));
+        }
+        Err(_) => return HttpResponse::InternalServerError().finish(),
+    };
+    if role == Role::Public || !policy::role_fits_agency(role, access.kind) {
+        return HttpResponse::BadRequest()
+            .json(serde_json::json!({ "error": "the role does not fit the agency" }));
+    }
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+    let claims = Claims {
+        sub: format!("graphiql-{}", role.as_str().to_lowercase()),
+        role: role.as_str().to_owned(),
+        agency: query.agency.clone(),
+        exp: now + 3600,
+        iat: Some(now),
+        nbf: Some(now),
+    };
+    match state.auth.verifier().mint(&claims) {
+        Ok(token) => HttpResponse::Ok().json(serde_json::json!({ "token": token })),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot mint a development token");
+            HttpResponse::NotFound().finish()
+        }
+    }
+}

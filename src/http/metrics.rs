@@ -1,0 +1,131 @@
+//! `/metrics` in Prometheus text format: GraphQL requests and latency by operation name
+//! and outcome, error codes, and database pool use.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use actix_web::{HttpResponse, web};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::http::server::AppState;
+
+/// Distinct operation names kept as labels; beyond them, `other` (a client choosing
+/// random names must not grow the registry without end).
+const MAX_OPERATION_LABELS: usize = 200;
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    errors: IntCounterVec,
+    pool: IntGaugeVec,
+    operations: Mutex<HashSet<String>>,
+}
+
+impl Metrics {
+    /// A registry with Posko's series.
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "posko_graphql_requests_total",
+                "GraphQL requests by operation name and outcome",
+            ),
+            &["operation", "outcome"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "posko_graphql_request_duration_seconds",
+                "GraphQL request latency",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+            ]),
+            &["operation", "outcome"],
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "posko_graphql_errors_total",
+                "GraphQL errors by extensions.code",
+            ),
+            &["code"],
+        )?;
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "posko_db_pool_connections",
+                "Database pool connections by state",
+            ),
+            &["state"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(pool.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            errors,
+            pool,
+            operations: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn label(&self, operation: Option<&str>) -> String {
+        let Some(name) = operation.filter(|n| !n.is_empty() && n.len() <= 64) else {
+            return "anonymous".into();
+        };
+        let Ok(mut seen) = self.operations.lock() else {
+            return "other".into();
+        };
+        if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
+            seen.insert(name.to_owned());
+            name.to_owned()
+        } else {
+            "other".into()
+        }
+    }
+
+    /// Records one GraphQL request.
+    pub fn observe(
+        &self,
+        operation: Option<&str>,
+        outcome: &str,
+        seconds: f64,
+        error_codes: &[String],
+    ) {
+        let label = self.label(operation);
+        self.requests
+            .with_label_values(&[label.as_str(), outcome])
+            .inc();
+        self.latency
+            .with_label_values(&[label.as_str(), outcome])
+            .observe(seconds);
+        for code in error_codes {
+            self.errors.with_label_values(&[code.as_str()]).inc();
+        }
+    }
+
+    fn render(&self, state: &AppState) -> Vec<u8> {
+        let (size, idle) = state.db.pool_use();
+        self.pool.with_label_values(&["idle"]).set(i64::from(idle));
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(size.saturating_sub(idle)));
+        let mut out = Vec::new();
+        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %err, "cannot encode metrics");
+        }
+        out
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(&state))
+}

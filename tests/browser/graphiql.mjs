@@ -1,0 +1,140 @@
+// Browser test of the /graphiql page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core,
+// which downloads no browser of its own).
+//
+//   node tests/browser/graphiql.mjs http://127.0.0.1:18080 [screenshot.png]
+//
+// Checks: the page loads nothing from other hosts, GraphiQL renders, the dev "Explore as a role" bar mints an
+// ADMIN token, and a query run from the editor is sent with it (the server answers `me` as ADMIN).
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2];
+const screenshot = process.argv[3];
+if (!base) {
+  console.error('usage: node graphiql.mjs <base URL> [screenshot.png]');
+  process.exit(2);
+}
+const baseHost = new URL(base).host;
+const QUERY = '{ me { role agency { code } } }';
+const TOTAL_MS = 60_000; // the whole test, launch to close
+const STEP_MS = 20_000; // any single wait
+
+let browser;
+const foreign = []; // requests to other hosts (blocked, and fail the test)
+
+async function run() {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    // No GPU, no sandbox (we run as root in CI) and no background traffic to Google's services,
+    // so the foreign-request check only sees what the page itself asks for.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: STEP_MS,
+  });
+  // A new context is a fresh profile: no GraphiQL tabs left in localStorage, so the default query shows.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(STEP_MS);
+
+  // Every request from the page passes here: other hosts are recorded and aborted (the page must be CDN-free).
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (/^(https?|wss?):$/.test(url.protocol) && url.host !== baseHost) {
+      foreign.push(url.href);
+      return route.abort();
+    }
+    return route.continue();
+  });
+
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  const resp = await page.goto(`${base}/graphiql`, { waitUntil: 'load' });
+  if (!resp || !resp.ok()) throw new Error(`GET /graphiql answered ${resp && resp.status()}`);
+
+  // GraphiQL has rendered once its query editor exists.
+  const editor = page.locator('.graphiql-query-editor').first();
+  await editor.waitFor({ state: 'visible' }).catch(() => {
+    throw new Error(`GraphiQL editor did not render${pageErrors.length ? ': ' + pageErrors.join('; ') : ''}`);
+  });
+
+  // Explore as ADMIN of KESBANGPOL_DKI (the bar is only there when the server runs in development).
+  if (!(await page.locator('#posko-dev-bar').isVisible())) {
+    throw new Error('the "Explore as a role" bar is hidden: is the server running in development mode?');
+  }
+  await page.locator('#posko-role-select').selectOption('ADMIN');
+  await page.locator('#posko-agency-select').selectOption('KESBANGPOL_DKI');
+  await page.locator('#posko-use-role').click();
+  await page.waitForFunction(() => document.getElementById('posko-role')?.textContent.includes('ADMIN'))
+    .catch(async () => {
+      const err = await page.locator('#posko-error').textContent().catch(() => '');
+      throw new Error(`role bar did not switch to ADMIN${err ? ': ' + err : ''}`);
+    });
+
+  await setQuery(page, editor, QUERY);
+
+  // Run it with the toolbar's execute button.
+  await page.locator('.graphiql-execute-button').first().click();
+
+  // window.readResult is put into the page by setQuery.
+  await page.waitForFunction(() => {
+    const text = window.readResult();
+    return text.includes('"role": "ADMIN"') && text.includes('KESBANGPOL_DKI');
+  }).catch(async () => {
+    const text = await page.evaluate(() => window.readResult()).catch(() => '?');
+    throw new Error(`result pane never showed ADMIN/KESBANGPOL_DKI; it shows: ${text.slice(0, 300)}`);
+  });
+
+  if (foreign.length) throw new Error(`requests to other hosts: ${foreign.join(', ')}`);
+}
+
+// Replace the query editor's text. GraphiQL 4 uses CodeMirror 5, whose instance hangs off its DOM node:
+// setValue is exact (typing would fight auto-closed brackets). If a later GraphiQL changes editors, fall back to
+// the keyboard: select all and insert the text as one input event (no key presses, so no auto-closing).
+async function setQuery(page, editor, query) {
+  await page.evaluate(() => {
+    // Result text reader for waitForFunction; CodeMirror 5 first, plain DOM text otherwise.
+    window.readResult = () => {
+      const cm = document.querySelector('.result-window .CodeMirror');
+      if (cm && cm.CodeMirror) return cm.CodeMirror.getValue();
+      return document.querySelector('.result-window, .graphiql-response')?.innerText ?? '';
+    };
+  });
+  const done = await page.evaluate((q) => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror');
+    if (!cm || !cm.CodeMirror) return false;
+    cm.CodeMirror.setValue(q);
+    return true;
+  }, query);
+  if (!done) {
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(query);
+  }
+}
+
+const timer = new Promise((_, reject) => {
+  setTimeout(() => reject(new Error(`timed out after ${TOTAL_MS / 1000} s`)), TOTAL_MS).unref();
+});
+
+let failure;
+try {
+  await Promise.race([run(), timer]);
+} catch (e) {
+  failure = e;
+}
+try {
+  const page = browser?.contexts()[0]?.pages()[0];
+  if (screenshot && page) await page.screenshot({ path: screenshot, timeout: 5_000 });
+} catch (e) {
+  console.error(`screenshot failed: ${e.message}`);
+}
+await browser?.close().catch(() => {});
+
+if (failure) {
+  console.log('0 passed, 1 failed');
+  // Playwright appends a multi-line, colored call log to its errors; the first line says what went wrong.
+  console.log(`graphiql: ${String(failure.message).split('\n')[0]}`);
+  process.exit(1);
+}
+console.log('1 passed, 0 failed');
+process.exit(0);
