@@ -97,6 +97,14 @@ fn dispute_id(id: &ID) -> Result<i32, AppError> {
     id.parse::<i32>().map_err(|_| AppError::NotFound)
 }
 
+/// A page counts as its size times what each item costs.
+fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let size = first.map_or(disputes::DEFAULT_PAGE_SIZE as usize, |n| {
+        usize::try_from(n).unwrap_or(0)
+    });
+    size.max(1).saturating_mul(child_complexity)
+}
+
 /// Dispute reads.
 #[derive(Default)]
 pub struct DisputeQuery;
@@ -104,6 +112,7 @@ pub struct DisputeQuery;
 #[Object]
 impl DisputeQuery {
     /// Disputes in the caller's scope (not for PUBLIC). `first` defaults to 20, at most 100.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn disputes(
         &self,
         ctx: &Context<'_>,
@@ -160,6 +169,7 @@ impl DisputeQuery {
 
     /// Reads of `reporter` and `intelNotes` in the caller's jurisdiction, newest first
     /// (ADMIN only).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn access_log(
         &self,
         ctx: &Context<'_>,

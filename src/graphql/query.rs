@@ -29,6 +29,7 @@ fn parse_id(field: &'static str, id: &ID) -> async_graphql::Result<i32> {
 #[Object]
 impl ReferenceQuery {
     /// All 38 provinces, by code.
+    #[graphql(complexity = "38 * child_complexity")]
     async fn provinces(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Province>> {
         let rows = reference::provinces(&ctx.request()?.db.conn).await.gql()?;
         Ok(rows.into_iter().map(Province).collect())
@@ -59,7 +60,8 @@ impl ReferenceQuery {
             .map(Regency))
     }
 
-    /// Elections, optionally filtered by province, kind and year.
+    /// Elections, optionally filtered by province, kind and year (for complexity, 50 items).
+    #[graphql(complexity = "50 * child_complexity")]
     async fn elections(
         &self,
         ctx: &Context<'_>,

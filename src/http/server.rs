@@ -138,7 +138,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .route("/graphql", web::post().to(graphql::post))

@@ -18,6 +18,7 @@ mod demo_data;
 mod directory;
 mod dispute_lists;
 mod policy_matrix;
+mod protocol;
 mod reference;
 mod schema_file;
 mod service;

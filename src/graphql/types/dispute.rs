@@ -270,6 +270,10 @@ impl Dispute {
             .transpose()
     }
     /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
+    /// (For complexity a timeline counts as `last`, or 20 items.)
+    #[graphql(
+        complexity = "usize::try_from(last.unwrap_or(20)).unwrap_or(0).max(1).saturating_mul(child_complexity)"
+    )]
     async fn events(
         &self,
         ctx: &Context<'_>,

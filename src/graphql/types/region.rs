@@ -22,7 +22,8 @@ impl Province {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// Its regencies and cities, by code.
+    /// Its regencies and cities, by code (for complexity, 15 items).
+    #[graphql(complexity = "15 * child_complexity")]
     async fn regencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Regency>> {
         let rows = loaded(
             ctx.request()?
@@ -33,7 +34,9 @@ impl Province {
         )?;
         Ok(rows.unwrap_or_default().into_iter().map(Regency).collect())
     }
-    /// Every contest held in the province: its governor's and its regencies'/cities'.
+    /// Every contest held in the province: its governor's and its regencies'/cities'
+    /// (for complexity, 15 items).
+    #[graphql(complexity = "15 * child_complexity")]
     async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
         let rows = loaded(
             ctx.request()?
