@@ -54,8 +54,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("posko: every migration rolled back");
             } else {
                 db.migrate().await?;
-                let report = seed::run(&db.conn).await?;
-                eprintln!("posko: migrated and seeded {report:?}");
+                match seed::run(&db.conn).await? {
+                    Some(report) => eprintln!("posko: migrated and seeded {report:?}"),
+                    None => eprintln!("posko: migrated; the reference data is up to date"),
+                }
             }
         }
         Command::Schema => print!("{}", posko::graphql::schema::sdl()),

@@ -20,3 +20,4 @@ pub mod posko_member;
 pub mod province;
 pub mod regency;
 pub mod region_alias;
+pub mod seed_state;

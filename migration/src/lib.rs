@@ -10,6 +10,7 @@ mod m20241101_000002_elections;
 mod m20241101_000003_agencies;
 mod m20241101_000004_disputes;
 mod m20241101_000005_audit;
+mod m20241101_000006_seed_state;
 
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20241101_000003_agencies::Migration),
             Box::new(m20241101_000004_disputes::Migration),
             Box::new(m20241101_000005_audit::Migration),
+            Box::new(m20241101_000006_seed_state::Migration),
         ]
     }
 }

@@ -48,7 +48,10 @@ impl Database {
         let counter = statements.clone();
         conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
-            tracing::trace!(target: "posko::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement.sql);
+            // The statement with its values inlined: the benchmark replays these against
+            // the database alone. Trace level only, and never on in production logs,
+            // since values may include reporters' names.
+            tracing::trace!(target: "posko::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement);
         });
         Ok(Self { conn, statements })
     }

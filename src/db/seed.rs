@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use chrono::NaiveDate;
 use entity::{
     agency, agency_jurisdiction, candidate_pair, district, election, election_stage,
-    jurisdiction_district, posko, posko_member, province, regency, region_alias,
+    jurisdiction_district, posko, posko_member, province, regency, region_alias, seed_state,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -107,8 +107,48 @@ pub struct SeedReport {
     pub agencies: usize,
 }
 
-/// Loads every reference table in one transaction.
-pub async fn run<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::Result<SeedReport> {
+/// Bump when the seeding code changes in a way the data files do not show.
+const SEED_CODE_VERSION: &str = "1";
+
+/// A digest of everything the seed writes.
+fn fingerprint() -> String {
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    for part in [
+        SEED_CODE_VERSION,
+        PROVINCES,
+        REGENCIES,
+        DISTRICTS,
+        ALIASES,
+        CONTESTS,
+        STAGES,
+        SECOND_ROUND,
+        CANDIDATES,
+        AGENCIES,
+        JURISDICTIONS,
+        POSKOS,
+    ] {
+        sha2::Digest::update(&mut hasher, part.as_bytes());
+        sha2::Digest::update(&mut hasher, [0u8]);
+    }
+    hex::encode(sha2::Digest::finalize(hasher))
+}
+
+/// Loads the reference data unless this database already holds this exact version of it
+/// (then start-up costs one read). `None` when skipped.
+pub async fn run<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+) -> anyhow::Result<Option<SeedReport>> {
+    let current = seed_state::Entity::find_by_id("reference".to_owned())
+        .one(db)
+        .await?;
+    if current.is_some_and(|s| s.fingerprint == fingerprint()) {
+        return Ok(None);
+    }
+    run_all(db).await.map(Some)
+}
+
+/// Upserts every reference table in one transaction, whatever the database holds.
+pub async fn run_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::Result<SeedReport> {
     let txn = db.begin().await?;
     let provinces = seed_regions(&txn).await?;
     let regencies = regency::Entity::find().all(&txn).await?.len();
@@ -117,6 +157,17 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::Resul
     seed_candidates(&txn).await?;
     let agencies = seed_agencies(&txn).await?;
     seed_poskos(&txn).await?;
+    seed_state::Entity::insert(seed_state::ActiveModel {
+        name: Set("reference".to_owned()),
+        fingerprint: Set(fingerprint()),
+    })
+    .on_conflict(
+        OnConflict::column(seed_state::Column::Name)
+            .update_column(seed_state::Column::Fingerprint)
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
     txn.commit().await?;
     Ok(SeedReport {
         provinces,
