@@ -4,7 +4,10 @@ wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+local token = os.getenv("TOKEN")
+if token and token ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
 
 function done(summary, latency, requests)
   io.write(string.format("BENCH %d %d %.0f %.0f %d\n", summary.requests, summary.duration,
