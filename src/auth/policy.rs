@@ -382,18 +382,26 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
     } else {
         let targets = escalation_targets(viewer);
         if !targets.is_empty() {
-            restricted_ok = restricted_ok.add(
-                dispute::Column::Id.in_subquery(
-                    Query::select()
-                        .column(dispute_escalation::Column::DisputeId)
-                        .from(dispute_escalation::Entity)
-                        .and_where(
-                            dispute_escalation::Column::Target
-                                .is_in(targets.iter().map(|t| t.as_str())),
-                        )
-                        .to_owned(),
-                ),
-            );
+            // Correlated EXISTS, not `id IN (…)`: PostgreSQL then probes the
+            // (dispute_id, target) index for the few rows a page needs instead of hashing
+            // every escalation first.
+            restricted_ok = restricted_ok.add(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(dispute_escalation::Entity)
+                    .and_where(
+                        Expr::col((
+                            dispute_escalation::Entity,
+                            dispute_escalation::Column::DisputeId,
+                        ))
+                        .equals((dispute::Entity, dispute::Column::Id)),
+                    )
+                    .and_where(
+                        dispute_escalation::Column::Target
+                            .is_in(targets.iter().map(|t| t.as_str())),
+                    )
+                    .to_owned(),
+            ));
         }
     }
     Condition::any()
@@ -402,15 +410,20 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
                 .add(jurisdiction_condition(&viewer.jurisdiction))
                 .add(restricted_ok),
         )
-        .add(
-            dispute::Column::Id.in_subquery(
-                Query::select()
-                    .column(dispute_assignment::Column::DisputeId)
-                    .from(dispute_assignment::Entity)
-                    .and_where(dispute_assignment::Column::AgencyCode.eq(agency.clone()))
-                    .to_owned(),
-            ),
-        )
+        .add(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(dispute_assignment::Entity)
+                .and_where(
+                    Expr::col((
+                        dispute_assignment::Entity,
+                        dispute_assignment::Column::DisputeId,
+                    ))
+                    .equals((dispute::Entity, dispute::Column::Id)),
+                )
+                .and_where(dispute_assignment::Column::AgencyCode.eq(agency.clone()))
+                .to_owned(),
+        ))
         // An agency keeps seeing what it reported itself (it knows it already), so a
         // restricted report can be read back and retried.
         .add(dispute::Column::ReportedByAgency.eq(agency))

@@ -533,6 +533,8 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         ))
         .await?;
     }
+    // Fresh statistics, or the planner keeps estimating the tables as empty.
+    db.execute_unprepared("ANALYZE").await?;
     Ok(DemoReport {
         disputes: options.disputes,
         events: total_events,

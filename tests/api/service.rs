@@ -129,3 +129,59 @@ async fn seeding_twice_changes_nothing() {
     // …and a start on an up-to-date database skips them.
     assert!(seed::run(&db.conn).await.expect("third seed").is_none());
 }
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("posko.db").display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
+        .env("POSKO_DATABASE_URL", &url)
+        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("POSKO_JWT_SECRET", crate::support::TEST_SECRET)
+        .env("POSKO_LOG", "error")
+        .spawn()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answers = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // A heavy document keeps these requests in flight while the signal arrives.
+        let heavy = serde_json::json!({ "query": "{ provinces { regencies { code elections { id stages { code name } candidates { ballotNumber } } } } }" });
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let client = client.clone();
+                let url = format!("{base}/graphql");
+                let body = heavy.clone();
+                tokio::spawn(async move { client.post(url).json(&body).send().await.map(|r| r.status().as_u16()) })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let mut statuses = Vec::new();
+        for request in requests {
+            statuses.push(request.await.unwrap());
+        }
+        statuses
+    });
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the server exits cleanly: {status:?}");
+    let finished = answers.iter().filter(|a| matches!(a, Ok(200))).count();
+    assert_eq!(finished, 8, "in-flight requests finish: {answers:?}");
+}
