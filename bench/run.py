@@ -162,7 +162,7 @@ def capture_sql(binary, url, workdir, bodies, tokens):
 
 def wrk(body_file, token, seconds, connections):
     env = dict(os.environ, BODY_FILE=str(body_file), TOKEN=token or "")
-    result = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / "post.lua"),
+    result = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", "-s", str(ROOT / "bench" / "post.lua"),
                 f"http://127.0.0.1:{PORT}/graphql", env=env)
     match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+)", result.stdout)
     requests, duration_us, p50, p99, errors = map(int, match.groups())
@@ -174,7 +174,9 @@ def wrk(body_file, token, seconds, connections):
 def pgbench(statements, seconds, workdir, name):
     script = workdir / f"{name}.sql"
     script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
-    result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script), f"{PG_ADMIN}/posko_bench")
+    # The same session settings as Posko's own connections (JIT off).
+    env = dict(os.environ, PGOPTIONS="-c jit=off")
+    result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script), f"{PG_ADMIN}/posko_bench", env=env)
     return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
 
 
@@ -252,6 +254,7 @@ def main():
     rows = []
     try:
         for name in QUERIES:
+            print(f"bench: {LABELS[name]}", file=sys.stderr)
             body_file = workdir / f"{name}.json"
             body_file.write_text(json.dumps(bodies[name]))
             rps, p50, p99 = wrk(body_file, tokens[name], seconds, args.connections)

@@ -11,6 +11,7 @@ mod m20241101_000003_agencies;
 mod m20241101_000004_disputes;
 mod m20241101_000005_audit;
 mod m20241101_000006_seed_state;
+mod m20241101_000007_dispute_stats_index;
 
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20241101_000004_disputes::Migration),
             Box::new(m20241101_000005_audit::Migration),
             Box::new(m20241101_000006_seed_state::Migration),
+            Box::new(m20241101_000007_dispute_stats_index::Migration),
         ]
     }
 }

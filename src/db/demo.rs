@@ -533,8 +533,13 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         ))
         .await?;
     }
-    // Fresh statistics, or the planner keeps estimating the tables as empty.
-    db.execute_unprepared("ANALYZE").await?;
+    // Fresh statistics, or the planner keeps estimating the tables as empty; on
+    // PostgreSQL also the visibility map, which index-only scans need.
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared("VACUUM ANALYZE").await?;
+    } else {
+        db.execute_unprepared("ANALYZE").await?;
+    }
     Ok(DemoReport {
         disputes: options.disputes,
         events: total_events,

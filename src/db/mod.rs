@@ -34,6 +34,10 @@ impl Database {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
+            // Posko's statements are short OLTP reads over an index; PostgreSQL's JIT would
+            // spend ~300 ms compiling each one whose estimated cost crosses
+            // `jit_above_cost` (measured on the dispute statistics query).
+            .map_sqlx_postgres_opts(|opts| opts.options([("jit", "off")]))
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
