@@ -248,7 +248,15 @@ def main():
     tokens = {name: (None if name == "q1" else police) for name in QUERIES}
     small = dict(bodies["q2"])
     small["query"] = small["query"].replace("first: 50", "first: 5")
-    captured = capture_sql(binary, url, workdir, {**bodies, "q2_small": small}, {**tokens, "q2_small": police})
+    medium = dict(bodies["q2"])
+    medium["query"] = medium["query"].replace("first: 50", "first: 25")
+    captured = capture_sql(
+        binary,
+        url,
+        workdir,
+        {**bodies, "q2_small": small, "q2_medium": medium},
+        {**tokens, "q2_small": police, "q2_medium": police},
+    )
 
     server = Server(binary, base_env(url), workdir / "server.log")
     rows = []
@@ -279,7 +287,7 @@ def main():
         f"- ready after start (migrated database): {statistics.median(ready):.0f} ms (median of 3: "
         + ", ".join(f"{r:.0f}" for r in ready) + ")",
         f"- server peak RSS under load: {rss:.1f} MB",
-        f"- SQL statements of Q2 at first: 5 / first: 50: {len(captured['q2_small'])} / {len(captured['q2'])}",
+        f"- SQL statements of Q2 at first: 5 / 25 / 50: {len(captured['q2_small'])} / {len(captured['q2_medium'])} / {len(captured['q2'])}",
         "",
         f"| query | req/s | p50 ms | p99 ms | ceiling ({ceiling_tool}) req/s | % of ceiling | SQL statements |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -290,7 +298,11 @@ def main():
     print(report)
     if args.quick:
         # Quick mode checks that every step ran and the statement count holds, not speed.
-        if len(captured["q2_small"]) != len(captured["q2"]):
+        # It compares pages of 5 and 25: async-graphql resolves lists longer than 30
+        # through FuturesOrdered, which yields every 32 items, and in a slow debug build
+        # a DataLoader's 1 ms window can close in between and split one batch in two
+        # (one statement more, never one per row; see BENCHMARKS.md).
+        if len(captured["q2_small"]) != len(captured["q2_medium"]):
             sys.exit("bench: the statement count of Q2 depends on the page size")
         print("bench quick mode: 5 queries measured, 0 failed")
         print("1 passed, 0 failed")
