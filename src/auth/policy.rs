@@ -494,3 +494,19 @@ pub fn covers(
         }
     }
 }
+
+/// Whether the viewer's jurisdiction holds a whole province (or the country): what
+/// managing a province's directory or scheduling its governor's election needs.
+pub fn covers_whole_province(viewer: &Viewer, province: &str) -> bool {
+    match &viewer.jurisdiction {
+        Jurisdiction::Nationwide => true,
+        Jurisdiction::Regions(set) => set.provinces.contains(province),
+        Jurisdiction::Nowhere => false,
+    }
+}
+
+/// Whether the viewer's agency covers the whole country (a national body may edit the
+/// national schedule).
+pub fn covers_whole_country(viewer: &Viewer) -> bool {
+    viewer.jurisdiction == Jurisdiction::Nationwide
+}

@@ -99,13 +99,7 @@ async fn editable_election(
         ),
         // A governor's election is the province's: only a body covering the whole
         // province (or the country) schedules it.
-        None => match &viewer.jurisdiction {
-            crate::auth::viewer::Jurisdiction::Nationwide => true,
-            crate::auth::viewer::Jurisdiction::Regions(set) => {
-                set.provinces.contains(&election.province_code)
-            }
-            crate::auth::viewer::Jurisdiction::Nowhere => false,
-        },
+        None => policy::covers_whole_province(viewer, &election.province_code),
     };
     if !in_scope {
         return Err(AppError::Forbidden);
@@ -251,7 +245,7 @@ pub async fn update_stage(
         Some(election_id) => {
             editable_election(db, viewer, election_id).await?;
         }
-        None if viewer.jurisdiction == crate::auth::viewer::Jurisdiction::Nationwide => {}
+        None if policy::covers_whole_country(viewer) => {}
         None => return Err(AppError::Forbidden),
     }
     let before = stage_json(&stage);
@@ -288,14 +282,6 @@ pub async fn update_stage(
     Ok(updated)
 }
 
-fn can_manage_province(viewer: &Viewer, province: &str) -> bool {
-    match &viewer.jurisdiction {
-        crate::auth::viewer::Jurisdiction::Nationwide => true,
-        crate::auth::viewer::Jurisdiction::Regions(set) => set.provinces.contains(province),
-        crate::auth::viewer::Jurisdiction::Nowhere => false,
-    }
-}
-
 /// An agency as ADMIN enters it.
 pub struct AgencyInput {
     pub code: String,
@@ -329,7 +315,7 @@ pub async fn upsert_agency(
     {
         return Err(AppError::bad_input("provinceCode", "unknown province"));
     }
-    if !can_manage_province(viewer, &input.province_code) {
+    if !policy::covers_whole_province(viewer, &input.province_code) {
         return Err(AppError::Forbidden);
     }
     let existing = agency::Entity::find_by_id(code.clone()).one(db).await?;
@@ -337,7 +323,7 @@ pub async fn upsert_agency(
         && !existing
             .province_code
             .as_deref()
-            .is_some_and(|p| can_manage_province(viewer, p))
+            .is_some_and(|p| policy::covers_whole_province(viewer, p))
     {
         return Err(AppError::Forbidden);
     }
@@ -392,7 +378,7 @@ pub async fn set_jurisdiction(
         || !agency
             .province_code
             .as_deref()
-            .is_some_and(|p| can_manage_province(viewer, p))
+            .is_some_and(|p| policy::covers_whole_province(viewer, p))
     {
         return Err(AppError::Forbidden);
     }
@@ -418,7 +404,7 @@ pub async fn set_jurisdiction(
             &province,
             regency.as_deref().unwrap_or(""),
             None,
-        ) && (regency.is_some() || can_manage_province(viewer, &province));
+        ) && (regency.is_some() || policy::covers_whole_province(viewer, &province));
         if !inside {
             return Err(AppError::Forbidden);
         }
@@ -513,7 +499,7 @@ pub async fn set_posko_member(
     let posko = reference::posko(db, province_code)
         .await?
         .ok_or_else(|| AppError::bad_input("provinceCode", "no posko in that province"))?;
-    if !can_manage_province(viewer, &posko.province_code) {
+    if !policy::covers_whole_province(viewer, &posko.province_code) {
         return Err(AppError::Forbidden);
     }
     if reference::agency(db, agency_code).await?.is_none() {
