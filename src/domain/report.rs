@@ -262,7 +262,7 @@ pub async fn report(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new dispute vanished")))?;
-    let mut change = Change::new(Action::ReportDispute, EventKind::Reported);
+    let mut change = Change::new(EventKind::Reported);
     change.to_status = Some(DisputeStatus::Reported);
     let mut changes = serde_json::Map::new();
     changes.insert("status".into(), serde_json::json!([null, "REPORTED"]));

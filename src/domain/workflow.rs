@@ -26,7 +26,6 @@ pub const MAX_NOTE_CHARS: usize = 5_000;
 
 /// What one mutation does to a dispute, computed from the current row.
 pub struct Change {
-    pub action: Action,
     pub kind: EventKind,
     /// The status to move to; `None` keeps it.
     pub to_status: Option<DisputeStatus>,
@@ -43,10 +42,9 @@ pub struct Change {
 }
 
 impl Change {
-    /// A change made by `action` that records an event of `kind`.
-    pub fn new(action: Action, kind: EventKind) -> Self {
+    /// A change that records an event of `kind`.
+    pub fn new(kind: EventKind) -> Self {
         Self {
-            action,
             kind,
             to_status: None,
             note: None,
@@ -114,25 +112,28 @@ fn conflict(current_version: i32) -> AppError {
     }
 }
 
-/// Applies a change to a dispute the viewer sees, at `expected_version`.
+/// Applies a change made by `action` to a dispute the viewer sees, at `expected_version`.
 pub async fn apply(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: i32,
     expected_version: i32,
+    action: Action,
     build: impl FnOnce(&dispute::Model) -> AppResult<Change>,
 ) -> AppResult<dispute::Model> {
     let current = disputes::get(db, viewer, id).await?;
-    let change = build(&current)?;
-    if !policy::can(viewer, change.action) {
+    // Permission comes before anything the change itself checks, so a role that may not
+    // act learns nothing from validation errors.
+    if !policy::can(viewer, action) {
         return Err(AppError::Forbidden);
     }
+    let change = build(&current)?;
     if current.version != expected_version {
         return Err(conflict(current.version));
     }
     let from = status_of(&current)?;
     if let Some(to) = change.to_status {
-        check_transition(from, to, change.action)?;
+        check_transition(from, to, action)?;
     }
     write(db, viewer, current, expected_version, change).await
 }
@@ -326,8 +327,8 @@ pub async fn verify(
     note: Option<&str>,
 ) -> AppResult<dispute::Model> {
     let note = optional_note("note", note)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::Verify, EventKind::Verified);
+    apply(db, viewer, id, version, Action::Verify, |_| {
+        let mut change = Change::new(EventKind::Verified);
         change.to_status = Some(DisputeStatus::Verified);
         change.note = note;
         Ok(change)
@@ -344,8 +345,8 @@ pub async fn start_mediation(
     note: Option<&str>,
 ) -> AppResult<dispute::Model> {
     let note = optional_note("note", note)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::StartMediation, EventKind::MediationStarted);
+    apply(db, viewer, id, version, Action::StartMediation, |_| {
+        let mut change = Change::new(EventKind::MediationStarted);
         change.to_status = Some(DisputeStatus::InMediation);
         change.note = note;
         Ok(change)
@@ -382,23 +383,30 @@ pub async fn record_mediation(
     if mediation.held_at > now() + chrono::Duration::minutes(5) {
         return Err(AppError::bad_input("heldAt", "heldAt is in the future"));
     }
-    apply(db, viewer, id, version, |current| {
-        if current.status != DisputeStatus::InMediation.as_str() {
-            return Err(AppError::InvalidTransition {
-                allowed: policy::next_statuses(status_of(current)?)
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect(),
-            });
-        }
-        let mut change = Change::new(Action::RecordMediation, EventKind::MediationRecorded);
-        change.note = Some(outcome);
-        change.extra.insert(
-            "mediation".into(),
-            json!([null, { "heldAt": mediation.held_at, "participants": participants }]),
-        );
-        Ok(change)
-    })
+    apply(
+        db,
+        viewer,
+        id,
+        version,
+        Action::RecordMediation,
+        |current| {
+            if current.status != DisputeStatus::InMediation.as_str() {
+                return Err(AppError::InvalidTransition {
+                    allowed: policy::next_statuses(status_of(current)?)
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect(),
+                });
+            }
+            let mut change = Change::new(EventKind::MediationRecorded);
+            change.note = Some(outcome);
+            change.extra.insert(
+                "mediation".into(),
+                json!([null, { "heldAt": mediation.held_at, "participants": participants }]),
+            );
+            Ok(change)
+        },
+    )
     .await
 }
 
@@ -412,8 +420,8 @@ pub async fn escalate(
     reason: &str,
 ) -> AppResult<dispute::Model> {
     let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::Escalate, EventKind::Escalated);
+    apply(db, viewer, id, version, Action::Escalate, |_| {
+        let mut change = Change::new(EventKind::Escalated);
         change.to_status = Some(DisputeStatus::Escalated);
         change.note = Some(reason.clone());
         change
@@ -435,8 +443,8 @@ pub async fn classify(
     note: Option<&str>,
 ) -> AppResult<dispute::Model> {
     let note = optional_note("note", note)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::ClassifyViolation, EventKind::Classified);
+    apply(db, viewer, id, version, Action::ClassifyViolation, |_| {
+        let mut change = Change::new(EventKind::Classified);
         change.violation = Some(violation);
         change.note = note;
         Ok(change)
@@ -453,8 +461,8 @@ pub async fn add_intel_note(
     note: &str,
 ) -> AppResult<dispute::Model> {
     let note = text("note", note, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::AddIntelNote, EventKind::IntelNote);
+    apply(db, viewer, id, version, Action::AddIntelNote, |_| {
+        let mut change = Change::new(EventKind::IntelNote);
         change.note = Some(note);
         change.audience = Some(vec![Role::Police]);
         Ok(change)
@@ -494,8 +502,8 @@ pub async fn add_note(
             Some(roles)
         }
     };
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::AddNote, EventKind::Note);
+    apply(db, viewer, id, version, Action::AddNote, |_| {
+        let mut change = Change::new(EventKind::Note);
         change.note = Some(note);
         change.audience = audience;
         Ok(change)
@@ -511,21 +519,21 @@ pub async fn assign_agency(
     version: i32,
     agency_code: &str,
 ) -> AppResult<dispute::Model> {
-    if crate::domain::reference::agency(db, agency_code)
+    let known = crate::domain::reference::agency(db, agency_code)
         .await?
-        .is_none()
-    {
-        return Err(AppError::bad_input("agencyCode", "unknown agency"));
-    }
+        .is_some();
     let assigned = assigned_agencies(db, id).await?;
-    apply(db, viewer, id, version, |_| {
+    apply(db, viewer, id, version, Action::AssignAgency, |_| {
+        if !known {
+            return Err(AppError::bad_input("agencyCode", "unknown agency"));
+        }
         if assigned.iter().any(|a| a == agency_code) {
             return Err(AppError::bad_input(
                 "agencyCode",
                 "the agency is already assigned",
             ));
         }
-        let mut change = Change::new(Action::AssignAgency, EventKind::AgencyAssigned);
+        let mut change = Change::new(EventKind::AgencyAssigned);
         change
             .extra
             .insert("assignedAgencies".into(), json!([null, agency_code]));
@@ -544,14 +552,14 @@ pub async fn unassign_agency(
     agency_code: &str,
 ) -> AppResult<dispute::Model> {
     let assigned = assigned_agencies(db, id).await?;
-    apply(db, viewer, id, version, |_| {
+    apply(db, viewer, id, version, Action::AssignAgency, |_| {
         if !assigned.iter().any(|a| a == agency_code) {
             return Err(AppError::bad_input(
                 "agencyCode",
                 "the agency is not assigned",
             ));
         }
-        let mut change = Change::new(Action::AssignAgency, EventKind::AgencyUnassigned);
+        let mut change = Change::new(EventKind::AgencyUnassigned);
         change
             .extra
             .insert("assignedAgencies".into(), json!([agency_code, null]));
@@ -580,8 +588,8 @@ pub async fn resolve(
     outcome: &str,
 ) -> AppResult<dispute::Model> {
     let outcome = text("outcome", outcome, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::Resolve, EventKind::Resolved);
+    apply(db, viewer, id, version, Action::Resolve, |_| {
+        let mut change = Change::new(EventKind::Resolved);
         change.to_status = Some(DisputeStatus::Resolved);
         change.outcome = Some(outcome);
         Ok(change)
@@ -598,8 +606,8 @@ pub async fn dismiss(
     reason: &str,
 ) -> AppResult<dispute::Model> {
     let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::Dismiss, EventKind::Dismissed);
+    apply(db, viewer, id, version, Action::Dismiss, |_| {
+        let mut change = Change::new(EventKind::Dismissed);
         change.to_status = Some(DisputeStatus::Dismissed);
         change.outcome = Some(reason);
         Ok(change)
@@ -616,8 +624,8 @@ pub async fn reopen(
     reason: &str,
 ) -> AppResult<dispute::Model> {
     let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, |_| {
-        let mut change = Change::new(Action::Reopen, EventKind::Reopened);
+    apply(db, viewer, id, version, Action::Reopen, |_| {
+        let mut change = Change::new(EventKind::Reopened);
         change.to_status = Some(DisputeStatus::Verified);
         change.note = Some(reason);
         Ok(change)

@@ -908,3 +908,34 @@ async fn assigning_an_agency_lets_it_see_a_restricted_dispute() {
         ["NOT_FOUND"]
     );
 }
+
+#[tokio::test]
+async fn a_role_that_may_not_act_is_refused_before_any_validation() {
+    let app = spawn_app().await;
+    let (id, _) = reported(&app).await;
+    let kpu = Caller::new("KPU", "KPU_DKI");
+    // Each of these would be BAD_USER_INPUT or INVALID_TRANSITION for ADMIN; for KPU, which
+    // sees the dispute but may not take these actions, they are FORBIDDEN.
+    for (mutation, input) in [
+        (
+            "assignAgency",
+            json!({ "id": id, "expectedVersion": 1, "agencyCode": "KPU_MARS" }),
+        ),
+        (
+            "recordMediation",
+            json!({ "id": id, "expectedVersion": 1, "heldAt": "2024-11-26T19:00:00Z", "participants": ["Tim 1"], "outcome": "x" }),
+        ),
+        (
+            "resolveDispute",
+            json!({ "id": id, "expectedVersion": 9, "outcome": "x" }),
+        ),
+    ] {
+        let answer = transition(&app, &kpu, mutation, input).await;
+        assert_eq!(
+            answer.error_codes(),
+            ["FORBIDDEN"],
+            "{mutation}: {:#}",
+            answer.body
+        );
+    }
+}

@@ -251,7 +251,7 @@ impl Dispute {
             self.all_events(ctx)
                 .await?
                 .into_iter()
-                .filter(|e| e.kind == "INTEL_NOTE")
+                .filter(|e| e.kind == crate::domain::types::EventKind::IntelNote.as_str())
                 .map(|e| IntelNote {
                     at: e.at,
                     note: e.note.unwrap_or_default(),
