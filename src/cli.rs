@@ -39,6 +39,13 @@ pub enum Command {
     /// Recompute every dispute's hash chain and name the first broken link of each; exits
     /// non-zero when any timeline was altered.
     VerifyTimeline,
+    /// Compare the statistics counters with a recount of the disputes and name every
+    /// difference; with `--fix`, rebuild them. Exits non-zero on a difference left unfixed.
+    RecountStats {
+        /// Rebuild the counters from the disputes.
+        #[arg(long)]
+        fix: bool,
+    },
     /// Mint an HS256 token with the configured secret (development, tests, service
     /// accounts), e.g. `posko token --role POLICE --agency POLDA_METRO_JAYA --sub petugas-1`.
     Token {

@@ -101,6 +101,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} timelines are broken", report.broken.len());
             }
         }
+        Command::RecountStats { fix } => {
+            let db = Database::connect(&config.database_url, 2).await?;
+            let drift = posko::domain::tally::drift(&db.conn).await?;
+            for d in &drift {
+                println!(
+                    "{}/{}/{} {}={}: counted {}, actually {}",
+                    d.place.0, d.place.1, d.place.2, d.dimension, d.value, d.counted, d.actual
+                );
+            }
+            eprintln!("posko: {} statistics counters differ", drift.len());
+            if fix {
+                let rows = posko::domain::tally::rebuild(&db.conn).await?;
+                eprintln!("posko: rebuilt {rows} statistics counters");
+            } else if !drift.is_empty() {
+                anyhow::bail!("{} counters differ; run with --fix", drift.len());
+            }
+        }
         Command::Token {
             role,
             agency,

@@ -11,6 +11,7 @@ pub mod dispute_assignment;
 pub mod dispute_escalation;
 pub mod dispute_event;
 pub mod dispute_party;
+pub mod dispute_tally;
 pub mod district;
 pub mod election;
 pub mod election_stage;

@@ -12,6 +12,7 @@ mod m20241101_000004_disputes;
 mod m20241101_000005_audit;
 mod m20241101_000006_seed_state;
 mod m20241101_000007_dispute_stats_index;
+mod m20241101_000008_dispute_tally;
 
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20241101_000005_audit::Migration),
             Box::new(m20241101_000006_seed_state::Migration),
             Box::new(m20241101_000007_dispute_stats_index::Migration),
+            Box::new(m20241101_000008_dispute_tally::Migration),
         ]
     }
 }

@@ -8,11 +8,13 @@
 //! * `ACTION_RULES`: which roles may take each action.
 //! * `dispute_scope`: which dispute rows a viewer sees; `visible_disputes` is the only way
 //!   the rest of the code reads disputes.
+//! * `tally_split`: how statistics divide that scope between running counters and a live
+//!   count, so both together count exactly the disputes `disputes_for_stats` selects.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
 
-use entity::{dispute, dispute_assignment, dispute_escalation};
+use entity::{dispute, dispute_assignment, dispute_escalation, dispute_tally};
 
 use crate::auth::viewer::{Jurisdiction, Viewer};
 use crate::domain::types::{AgencyKind, DisputeStatus, EscalationTarget, EventKind, Role};
@@ -342,28 +344,57 @@ fn never() -> Condition {
     Condition::all().add(Expr::val(1).eq(0))
 }
 
-fn jurisdiction_condition(jurisdiction: &Jurisdiction) -> Condition {
+/// The columns that place a row in a region: a dispute's, or a statistics counter's.
+struct PlaceColumns<C> {
+    province: C,
+    regency: C,
+    district: C,
+}
+
+const DISPUTE_PLACE: PlaceColumns<dispute::Column> = PlaceColumns {
+    province: dispute::Column::ProvinceCode,
+    regency: dispute::Column::RegencyCode,
+    district: dispute::Column::DistrictCode,
+};
+
+const TALLY_PLACE: PlaceColumns<dispute_tally::Column> = PlaceColumns {
+    province: dispute_tally::Column::ProvinceCode,
+    regency: dispute_tally::Column::RegencyCode,
+    district: dispute_tally::Column::DistrictCode,
+};
+
+fn jurisdiction_over<C: ColumnTrait>(
+    jurisdiction: &Jurisdiction,
+    place: &PlaceColumns<C>,
+) -> Condition {
     match jurisdiction {
         Jurisdiction::Nowhere => never(),
         Jurisdiction::Nationwide => Condition::all(),
         Jurisdiction::Regions(set) => {
             let mut any = Condition::any();
             if !set.provinces.is_empty() {
-                any = any.add(dispute::Column::ProvinceCode.is_in(set.provinces.iter().cloned()));
+                any = any.add(place.province.is_in(set.provinces.iter().cloned()));
             }
             if !set.regencies.is_empty() {
-                any = any.add(dispute::Column::RegencyCode.is_in(set.regencies.iter().cloned()));
+                any = any.add(place.regency.is_in(set.regencies.iter().cloned()));
             }
             for (regency, districts) in &set.partial {
+                // `IS NOT NULL` keeps the condition false, not unknown, for a dispute
+                // without a district, so that `NOT` of it is true.
                 any = any.add(
                     Condition::all()
-                        .add(dispute::Column::RegencyCode.eq(regency.clone()))
-                        .add(dispute::Column::DistrictCode.is_in(districts.iter().cloned())),
+                        .add(place.regency.eq(regency.clone()))
+                        .add(place.district.is_not_null())
+                        .add(place.district.is_in(districts.iter().cloned())),
                 );
             }
             if set.is_empty() { never() } else { any }
         }
     }
+}
+
+fn jurisdiction_condition(jurisdiction: &Jurisdiction) -> Condition {
+    jurisdiction_over(jurisdiction, &DISPUTE_PLACE)
 }
 
 /// The rows a viewer sees: disputes in its jurisdiction that are not restricted, or that
@@ -447,6 +478,66 @@ pub fn disputes_for_stats(viewer: &Viewer) -> Select<dispute::Entity> {
         dispute::Entity::find().filter(dispute::Column::Restricted.eq(false))
     } else {
         visible_disputes(viewer)
+    }
+}
+
+/// How statistics split a viewer's statistics scope (`disputes_for_stats`) in two
+/// disjoint parts: unrestricted disputes inside its jurisdiction, read from the running
+/// counters (`dispute_tally`), and everything else it sees (restricted disputes, and
+/// unrestricted ones outside its jurisdiction that are assigned to or were reported by its
+/// agency), counted live from `dispute`.
+pub struct TallySplit {
+    /// The counter rows the viewer counts (a condition on `dispute_tally`).
+    pub counted: Condition,
+    /// The disputes it sees that the counters leave out, or `None` when there are none.
+    pub uncounted: Option<Select<dispute::Entity>>,
+}
+
+/// The split for a viewer. `filter_within_jurisdiction` says the statistics are already
+/// limited to places inside the viewer's jurisdiction (see `within_jurisdiction`), so no
+/// dispute outside it needs looking for.
+pub fn tally_split(viewer: &Viewer, filter_within_jurisdiction: bool) -> TallySplit {
+    if viewer.role == Role::Public {
+        // PUBLIC counts every unrestricted dispute (`disputes_for_stats`), all counted.
+        return TallySplit {
+            counted: Condition::all(),
+            uncounted: None,
+        };
+    }
+    if viewer.agency_code.is_none() {
+        return TallySplit {
+            counted: never(),
+            uncounted: None,
+        };
+    }
+    // For an unrestricted dispute the scope is "in the jurisdiction, or assigned to or
+    // reported by the agency", so the disputes the counters miss are exactly the visible
+    // ones that are restricted or lie outside the jurisdiction.
+    let mut missed = Condition::any().add(dispute::Column::Restricted.eq(true));
+    if !filter_within_jurisdiction && viewer.jurisdiction != Jurisdiction::Nationwide {
+        missed = missed.add(jurisdiction_condition(&viewer.jurisdiction).not());
+    }
+    TallySplit {
+        counted: jurisdiction_over(&viewer.jurisdiction, &TALLY_PLACE),
+        uncounted: Some(visible_disputes(viewer).filter(missed)),
+    }
+}
+
+/// Whether every dispute matching these region filters (provinces and regencies, both
+/// required when both are given) lies inside the viewer's jurisdiction. `false` when it
+/// cannot tell, which only costs speed.
+pub fn within_jurisdiction(
+    viewer: &Viewer,
+    provinces: Option<&[String]>,
+    regencies: Option<&[String]>,
+) -> bool {
+    match &viewer.jurisdiction {
+        Jurisdiction::Nationwide => true,
+        Jurisdiction::Nowhere => false,
+        Jurisdiction::Regions(set) => {
+            provinces.is_some_and(|codes| codes.iter().all(|c| set.provinces.contains(c)))
+                || regencies.is_some_and(|codes| codes.iter().all(|c| set.regencies.contains(c)))
+        }
     }
 }
 

@@ -533,6 +533,8 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         ))
         .await?;
     }
+    // The bulk insert bypassed the write path that keeps the counters.
+    crate::domain::tally::rebuild(db).await?;
     // Fresh statistics, or the planner keeps estimating the tables as empty; on
     // PostgreSQL also the visibility map, which index-only scans need.
     if db.get_database_backend() == DatabaseBackend::Postgres {

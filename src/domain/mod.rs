@@ -7,6 +7,7 @@ pub mod directory;
 pub mod disputes;
 pub mod reference;
 pub mod report;
+pub mod tally;
 pub mod timeline;
 pub mod types;
 pub mod workflow;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
 use crate::domain::reference;
+use crate::domain::tally;
 use crate::domain::types::{DisputeCategory, DisputeStatus, EventKind, ReporterKind, Severity};
 use crate::domain::workflow::{self, Change, text};
 use crate::error::{AppError, AppResult};
@@ -267,6 +268,7 @@ pub async fn report(
     let mut changes = serde_json::Map::new();
     changes.insert("status".into(), serde_json::json!([null, "REPORTED"]));
     workflow::append_event(&txn, viewer, &created, 1, at, &change, changes).await?;
+    tally::count_new(&txn, &created).await?;
     txn.commit().await?;
     Ok((created, false))
 }

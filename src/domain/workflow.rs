@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
 use crate::domain::disputes;
+use crate::domain::tally;
 use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash};
 use crate::domain::types::{
     DisputeStatus, EscalationTarget, EventKind, Role, ViolationClass, parse_stored,
@@ -238,6 +239,8 @@ async fn write(
             .exec(&txn)
             .await?;
     }
+    // Last before the commit, so the shared counter rows stay locked for the shortest time.
+    tally::move_status(&txn, &current, &updated.status).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -159,7 +159,7 @@ impl DisputeQuery {
         let rc = ctx.request()?;
         let filter: DisputeFilter = filter.unwrap_or_default().into();
         filter.check(&rc.viewer).gql()?;
-        Ok(DisputeStats { filter })
+        Ok(DisputeStats::new(filter))
     }
 
     /// The caller: role, agency, jurisdiction.

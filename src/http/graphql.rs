@@ -189,7 +189,8 @@ fn internal_error(media: MediaType, request_id: &str) -> HttpResponse {
 
 /// The outcome of one operation.
 struct Outcome {
-    body: Value,
+    /// The response object, already serialised.
+    body: String,
     request_error: bool,
     /// Not a GraphQL request at all (no document): 400 whatever the media type.
     malformed: bool,
@@ -201,7 +202,7 @@ struct Outcome {
 impl Outcome {
     fn refused(message: &str, code: &str, operation: Option<String>) -> Self {
         Self {
-            body: request_error_body(message, code),
+            body: request_error_body(message, code).to_string(),
             request_error: true,
             malformed: false,
             method_not_allowed: false,
@@ -335,6 +336,8 @@ async fn execute(
         return outcome;
     }
     let mut request = async_graphql::Request::new(document).data(context.clone());
+    // Parsed once: the limits above already needed the tree.
+    request.set_parsed_query(parsed);
     if let Some(name) = &params.operation_name {
         request = request.operation_name(name.clone());
     }
@@ -368,11 +371,19 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| request_error_body("internal error", "INTERNAL"));
-    if request_error && let Some(object) = body.as_object_mut() {
-        object.remove("data");
-    }
+    let body = if request_error {
+        // Serialised straight to text on the common path; only a request error, whose
+        // `data` must be absent rather than null, goes through a JSON tree.
+        let mut tree = serde_json::to_value(&response)
+            .unwrap_or_else(|_| request_error_body("internal error", "INTERNAL"));
+        if let Some(object) = tree.as_object_mut() {
+            object.remove("data");
+        }
+        tree.to_string()
+    } else {
+        serde_json::to_string(&response)
+            .unwrap_or_else(|_| request_error_body("internal error", "INTERNAL").to_string())
+    };
     Outcome {
         body,
         request_error,
@@ -483,13 +494,11 @@ async fn run(
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .content_type(media.as_str())
-            .body(outcomes.remove(0).body.to_string());
+            .body(outcomes.remove(0).body);
     }
     let (status, body) = if is_batch {
-        (
-            StatusCode::OK,
-            Value::Array(outcomes.into_iter().map(|o| o.body).collect()),
-        )
+        let items: Vec<String> = outcomes.into_iter().map(|o| o.body).collect();
+        (StatusCode::OK, format!("[{}]", items.join(",")))
     } else {
         let outcome = outcomes.remove(0);
         let status = if outcome.malformed
@@ -503,7 +512,7 @@ async fn run(
     };
     HttpResponse::build(status)
         .content_type(media.as_str())
-        .body(body.to_string())
+        .body(body)
 }
 
 fn accepted(http: &HttpRequest) -> Option<MediaType> {

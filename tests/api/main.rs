@@ -22,6 +22,7 @@ mod protocol;
 mod reference;
 mod schema_file;
 mod service;
+mod statistics;
 mod tokens;
 mod visibility;
 mod workflow;

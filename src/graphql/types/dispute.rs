@@ -475,22 +475,48 @@ pub struct Count {
 }
 
 /// Aggregate counts, each computed only when selected, under the caller's own scope
-/// (for PUBLIC: every dispute that is not restricted).
+/// (for PUBLIC: every dispute that is not restricted). Each list is ordered by key.
 pub struct DisputeStats {
-    pub filter: DisputeFilter,
+    filter: DisputeFilter,
+    /// `total` is the sum of `byStatus` (a dispute has exactly one status), so selecting
+    /// both costs one query.
+    by_status: tokio::sync::OnceCell<Vec<(String, i64)>>,
 }
 
 impl DisputeStats {
+    pub fn new(filter: DisputeFilter) -> Self {
+        Self {
+            filter,
+            by_status: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn counts(
+        &self,
+        ctx: &Context<'_>,
+        dimension: StatsDimension,
+    ) -> async_graphql::Result<Vec<(String, i64)>> {
+        let rc = ctx.request()?;
+        disputes::stats(&rc.db.conn, &rc.viewer, &self.filter, dimension)
+            .await
+            .gql()
+    }
+
+    async fn status_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<&[(String, i64)]> {
+        Ok(self
+            .by_status
+            .get_or_try_init(|| self.counts(ctx, StatsDimension::Status))
+            .await?)
+    }
+
     async fn by(
         &self,
         ctx: &Context<'_>,
         dimension: StatsDimension,
     ) -> async_graphql::Result<Vec<Count>> {
-        let rc = ctx.request()?;
-        let rows = disputes::stats(&rc.db.conn, &rc.viewer, &self.filter, dimension)
-            .await
-            .gql()?;
-        Ok(rows
+        Ok(self
+            .counts(ctx, dimension)
+            .await?
             .into_iter()
             .map(|(key, count)| Count { key, count })
             .collect())
@@ -500,13 +526,23 @@ impl DisputeStats {
 #[Object]
 impl DisputeStats {
     async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let rc = ctx.request()?;
-        disputes::stats_total(&rc.db.conn, &rc.viewer, &self.filter)
-            .await
-            .gql()
+        Ok(self
+            .status_counts(ctx)
+            .await?
+            .iter()
+            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+            .sum())
     }
     async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
-        self.by(ctx, StatsDimension::Status).await
+        Ok(self
+            .status_counts(ctx)
+            .await?
+            .iter()
+            .map(|(key, count)| Count {
+                key: key.clone(),
+                count: *count,
+            })
+            .collect())
     }
     async fn by_category(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Category).await

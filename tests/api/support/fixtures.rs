@@ -20,6 +20,9 @@ pub struct NewDispute {
     pub violation: Option<&'static str>,
     pub reported_at: DateTime<Utc>,
     pub stage_code: Option<&'static str>,
+    /// The reporting agency; a national one no test signs in as by default, so the "own
+    /// reports" rule stays out of the way.
+    pub reported_by: &'static str,
 }
 
 impl Default for NewDispute {
@@ -36,6 +39,7 @@ impl Default for NewDispute {
             violation: None,
             reported_at: Utc.with_ymd_and_hms(2024, 11, 20, 10, 0, 0).unwrap(),
             stage_code: Some("KAMPANYE"),
+            reported_by: "MABES_POLRI",
         }
     }
 }
@@ -75,8 +79,7 @@ pub async fn insert_dispute(db: &DatabaseConnection, spec: NewDispute) -> i32 {
         reporter_kind: Set(spec.reporter_name.map(|_| "VOTER".into())),
         violation: Set(spec.violation.map(Into::into)),
         outcome: Set(None),
-        // A national agency no test signs in as, so the "own reports" rule stays out of the way.
-        reported_by_agency: Set("MABES_POLRI".into()),
+        reported_by_agency: Set(spec.reported_by.into()),
         reported_by_sub: Set("fixture".into()),
         idempotency_key: Set(None),
         request_hash: Set(None),
@@ -85,6 +88,10 @@ pub async fn insert_dispute(db: &DatabaseConnection, spec: NewDispute) -> i32 {
     .insert(db)
     .await
     .expect("fixture dispute inserts");
+    // Fixtures write rows directly, so they keep the statistics counters as reports do.
+    posko::domain::tally::count_new(db, &row)
+        .await
+        .expect("fixture dispute is counted");
     append_event(
         db,
         row.id,

@@ -195,8 +195,13 @@ impl TestApp {
 
     /// Runs a document and returns how many SQL statements the server issued for it.
     pub async fn statements_for(&self, query: &str) -> (u64, Gql) {
+        self.statements_for_as(None, query).await
+    }
+
+    /// Runs a document with a token and returns how many SQL statements the server issued.
+    pub async fn statements_for_as(&self, token: Option<&str>, query: &str) -> (u64, Gql) {
         let before = self.db.statements_run();
-        let answer = self.gql(query).await;
+        let answer = self.gql_as(token, query, json!({})).await;
         (self.db.statements_run() - before, answer)
     }
 
