@@ -106,8 +106,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let drift = posko::domain::tally::drift(&db.conn).await?;
             for d in &drift {
                 println!(
-                    "{}/{}/{} {}={}: counted {}, actually {}",
-                    d.place.0, d.place.1, d.place.2, d.dimension, d.value, d.counted, d.actual
+                    "{}/{}/{} {}={} [{}]: counted {}, actually {}",
+                    d.place.0,
+                    d.place.1,
+                    d.place.2,
+                    d.dimension,
+                    d.value,
+                    d.audience,
+                    d.counted,
+                    d.actual
                 );
             }
             eprintln!("posko: {} statistics counters differ", drift.len());

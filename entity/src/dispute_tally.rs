@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-/// How many unrestricted disputes of one place have one value of one attribute.
+/// How many disputes of one place and audience have one value of one attribute.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "dispute_tally")]
 pub struct Model {
@@ -19,6 +19,10 @@ pub struct Model {
     /// The attribute's value; empty when the disputes have none (a stage).
     #[sea_orm(primary_key, auto_increment = false)]
     pub value: String,
+    /// Who may count these disputes: empty when unrestricted, else `restricted` and the
+    /// bodies they were escalated to (`posko::auth::policy::tally_audience`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub audience: String,
     pub count: i64,
 }
 

@@ -1,11 +1,12 @@
-//! Running counts of unrestricted disputes per place and attribute value, kept by the
-//! write path in the same transaction as the dispute, so statistics over a province read
-//! tens of counter rows instead of aggregating tens of thousands of disputes on every
-//! request. Restricted disputes are not counted here: who may see them depends on
-//! escalations, so statistics count those live (`posko::domain::tally`).
+//! Running counts of disputes per place, attribute value and audience, kept by the write
+//! path in the same transaction as the dispute, so statistics over a province read tens of
+//! counter rows instead of aggregating tens of thousands of disputes on every request.
+//! The audience says who may count a row: empty for unrestricted disputes, else
+//! `restricted` and the bodies the disputes were escalated to (`posko::auth::policy::
+//! tally_audience`), since a restricted dispute is visible only to those.
 //!
-//! The migration fills the table from the disputes already present; the statements are
-//! those of `posko::domain::tally::rebuild` when this migration was written.
+//! The migration fills the table from the disputes already present; the statement is
+//! the one `posko::domain::tally::rebuild` ran when this migration was written.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -32,6 +33,7 @@ impl MigrationTrait for Migration {
                     .col(string(DisputeTally::DistrictCode))
                     .col(string(DisputeTally::Dimension))
                     .col(string(DisputeTally::Value))
+                    .col(string(DisputeTally::Audience))
                     .col(big_integer(DisputeTally::Count))
                     .primary_key(
                         Index::create()
@@ -39,7 +41,8 @@ impl MigrationTrait for Migration {
                             .col(DisputeTally::RegencyCode)
                             .col(DisputeTally::DistrictCode)
                             .col(DisputeTally::Dimension)
-                            .col(DisputeTally::Value),
+                            .col(DisputeTally::Value)
+                            .col(DisputeTally::Audience),
                     )
                     .to_owned(),
             )
@@ -57,7 +60,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // Statistics count restricted disputes live: this finds a province's few
-        // restricted rows without reading its unrestricted ones.
+        // restricted rows without reading its unrestricted ones, and holds everything
+        // the row scope and the grouping read, so the count never visits the table.
         manager
             .create_index(
                 Index::create()
@@ -66,19 +70,30 @@ impl MigrationTrait for Migration {
                     .col(Dispute::Restricted)
                     .col(Dispute::ProvinceCode)
                     .col(Dispute::RegencyCode)
+                    .col(Dispute::DistrictCode)
+                    .col(Dispute::Status)
+                    .col(Dispute::Severity)
+                    .col(Dispute::Category)
+                    .col(Dispute::StageCode)
+                    .col(Dispute::ReportedByAgency)
+                    .col(Dispute::Id)
                     .to_owned(),
             )
             .await?;
         let db = manager.get_connection();
+        let audience = "CASE WHEN dispute.restricted THEN 'restricted' \
+            || CASE WHEN EXISTS (SELECT 1 FROM dispute_escalation WHERE dispute_escalation.dispute_id = dispute.id AND dispute_escalation.target = 'BAWASLU') THEN ',BAWASLU' ELSE '' END \
+            || CASE WHEN EXISTS (SELECT 1 FROM dispute_escalation WHERE dispute_escalation.dispute_id = dispute.id AND dispute_escalation.target = 'GAKKUMDU') THEN ',GAKKUMDU' ELSE '' END \
+            || CASE WHEN EXISTS (SELECT 1 FROM dispute_escalation WHERE dispute_escalation.dispute_id = dispute.id AND dispute_escalation.target = 'POLICE') THEN ',POLICE' ELSE '' END \
+            ELSE '' END";
         for (dimension, column) in DIMENSIONS {
             db.execute_unprepared(&format!(
                 "INSERT INTO dispute_tally \
-                 (province_code, regency_code, district_code, dimension, value, count) \
+                 (province_code, regency_code, district_code, dimension, value, audience, count) \
                  SELECT province_code, regency_code, COALESCE(district_code, ''), \
-                 '{dimension}', COALESCE({column}, ''), COUNT(*) \
-                 FROM dispute WHERE restricted = false \
+                 '{dimension}', COALESCE({column}, ''), {audience}, COUNT(*) FROM dispute \
                  GROUP BY province_code, regency_code, COALESCE(district_code, ''), \
-                 COALESCE({column}, '')"
+                 COALESCE({column}, ''), {audience}"
             ))
             .await?;
         }
@@ -108,13 +123,21 @@ enum DisputeTally {
     DistrictCode,
     Dimension,
     Value,
+    Audience,
     Count,
 }
 
 #[derive(DeriveIden)]
 enum Dispute {
     Table,
+    Id,
     Restricted,
     ProvinceCode,
     RegencyCode,
+    DistrictCode,
+    Status,
+    Severity,
+    Category,
+    StageCode,
+    ReportedByAgency,
 }

@@ -397,27 +397,33 @@ fn jurisdiction_condition(jurisdiction: &Jurisdiction) -> Condition {
     jurisdiction_over(jurisdiction, &DISPUTE_PLACE)
 }
 
-/// The rows a viewer sees: disputes in its jurisdiction that are not restricted, or that
-/// are restricted and it is `ADMIN` or its kind of body was escalated to; plus disputes
-/// explicitly assigned to its agency or reported by it. `PUBLIC` sees none.
-pub fn dispute_scope(viewer: &Viewer) -> Condition {
-    let Some(agency) = viewer.agency_code.clone() else {
-        return never();
-    };
+/// The pieces of a viewer's row scope, which `dispute_scope` joins and `tally_split`
+/// takes apart.
+struct ScopeParts {
+    /// Inside the agency's jurisdiction.
+    jurisdiction: Condition,
+    /// Not restricted, or restricted and open to this viewer (`ADMIN`, or escalated to its
+    /// kind of body); `None` when every dispute is (`ADMIN`).
+    revealed: Option<Condition>,
+    agency: String,
+}
+
+fn scope_parts(viewer: &Viewer) -> Option<ScopeParts> {
+    let agency = viewer.agency_code.clone()?;
     if viewer.role == Role::Public {
-        return never();
+        return None;
     }
-    let mut restricted_ok = Condition::any().add(dispute::Column::Restricted.eq(false));
-    if viewer.role == Role::Admin {
-        restricted_ok = Condition::all();
+    let revealed = if viewer.role == Role::Admin {
+        None
     } else {
+        let mut revealed = Condition::any().add(dispute::Column::Restricted.eq(false));
         let targets = escalation_targets(viewer);
         if !targets.is_empty() {
             // Correlated EXISTS with `LIMIT 1 OFFSET 0`: the OFFSET keeps PostgreSQL from
             // turning it into a hashed subplan that reads every escalation on each request
             // (12 ms at 200 000 disputes); it probes the (dispute_id, target) index for
             // the few rows that need it instead. SQLite accepts the same clause.
-            restricted_ok = restricted_ok.add(Expr::exists(
+            revealed = revealed.add(Expr::exists(
                 Query::select()
                     .expr(Expr::val(1))
                     .limit(1)
@@ -437,13 +443,28 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
                     .to_owned(),
             ));
         }
+        Some(revealed)
+    };
+    Some(ScopeParts {
+        jurisdiction: jurisdiction_condition(&viewer.jurisdiction),
+        revealed,
+        agency,
+    })
+}
+
+/// The rows a viewer sees: disputes in its jurisdiction that are not restricted, or that
+/// are restricted and it is `ADMIN` or its kind of body was escalated to; plus disputes
+/// explicitly assigned to its agency or reported by it. `PUBLIC` sees none.
+pub fn dispute_scope(viewer: &Viewer) -> Condition {
+    let Some(parts) = scope_parts(viewer) else {
+        return never();
+    };
+    let mut inside = Condition::all().add(parts.jurisdiction);
+    if let Some(revealed) = parts.revealed {
+        inside = inside.add(revealed);
     }
     Condition::any()
-        .add(
-            Condition::all()
-                .add(jurisdiction_condition(&viewer.jurisdiction))
-                .add(restricted_ok),
-        )
+        .add(inside)
         .add(Expr::exists(
             Query::select()
                 .expr(Expr::val(1))
@@ -457,12 +478,12 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
                     ))
                     .equals((dispute::Entity, dispute::Column::Id)),
                 )
-                .and_where(dispute_assignment::Column::AgencyCode.eq(agency.clone()))
+                .and_where(dispute_assignment::Column::AgencyCode.eq(parts.agency.clone()))
                 .to_owned(),
         ))
         // An agency keeps seeing what it reported itself (it knows it already), so a
         // restricted report can be read back and retried.
-        .add(dispute::Column::ReportedByAgency.eq(agency))
+        .add(dispute::Column::ReportedByAgency.eq(parts.agency))
 }
 
 /// Disputes as this viewer may see them: the only way the rest of the code reads them.
@@ -481,11 +502,68 @@ pub fn disputes_for_stats(viewer: &Viewer) -> Select<dispute::Entity> {
     }
 }
 
+/// The escalation targets that open a restricted dispute to some role
+/// (`escalation_targets`), in the order an audience key lists them.
+const REVEALING_TARGETS: [EscalationTarget; 3] = [
+    EscalationTarget::Bawaslu,
+    EscalationTarget::Gakkumdu,
+    EscalationTarget::Police,
+];
+
+/// Who may count a dispute, as the statistics counters key it: empty for an unrestricted
+/// dispute; for a restricted one `restricted` followed by `,TARGET` for each revealing
+/// target it was escalated to, in `REVEALING_TARGETS` order (`restricted,BAWASLU,POLICE`).
+pub fn tally_audience(restricted: bool, escalated_to: &[EscalationTarget]) -> String {
+    if !restricted {
+        return String::new();
+    }
+    let mut key = String::from("restricted");
+    for target in REVEALING_TARGETS {
+        if escalated_to.contains(&target) {
+            key.push(',');
+            key.push_str(target.as_str());
+        }
+    }
+    key
+}
+
+/// `tally_audience` as SQL over a `dispute` row, for recounting the counters.
+pub fn tally_audience_sql() -> String {
+    let mut sql = String::from("CASE WHEN dispute.restricted THEN 'restricted'");
+    for target in REVEALING_TARGETS {
+        let name = target.as_str();
+        sql.push_str(&format!(
+            " || CASE WHEN EXISTS (SELECT 1 FROM dispute_escalation \
+             WHERE dispute_escalation.dispute_id = dispute.id \
+             AND dispute_escalation.target = '{name}') THEN ',{name}' ELSE '' END"
+        ));
+    }
+    sql.push_str(" ELSE '' END");
+    sql
+}
+
+/// Every audience key a viewer whose body is among `targets` may count.
+fn audiences_open_to(targets: &[EscalationTarget]) -> Vec<String> {
+    let mut keys = vec![String::new()];
+    for subset in 1u8..(1 << REVEALING_TARGETS.len()) {
+        let chosen: Vec<EscalationTarget> = REVEALING_TARGETS
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| subset & (1 << bit) != 0)
+            .map(|(_, t)| *t)
+            .collect();
+        if chosen.iter().any(|t| targets.contains(t)) {
+            keys.push(tally_audience(true, &chosen));
+        }
+    }
+    keys
+}
+
 /// How statistics split a viewer's statistics scope (`disputes_for_stats`) in two
-/// disjoint parts: unrestricted disputes inside its jurisdiction, read from the running
-/// counters (`dispute_tally`), and everything else it sees (restricted disputes, and
-/// unrestricted ones outside its jurisdiction that are assigned to or were reported by its
-/// agency), counted live from `dispute`.
+/// disjoint parts: the disputes inside its jurisdiction that are open to it (unrestricted,
+/// or restricted and escalated to its kind of body, or anything for `ADMIN`), read from
+/// the running counters (`dispute_tally`); and the rest of what it sees (disputes assigned
+/// to or reported by its agency that the first part leaves out), counted live.
 pub struct TallySplit {
     /// The counter rows the viewer counts (a condition on `dispute_tally`).
     pub counted: Condition,
@@ -500,26 +578,62 @@ pub fn tally_split(viewer: &Viewer, filter_within_jurisdiction: bool) -> TallySp
     if viewer.role == Role::Public {
         // PUBLIC counts every unrestricted dispute (`disputes_for_stats`), all counted.
         return TallySplit {
-            counted: Condition::all(),
+            counted: Condition::all().add(dispute_tally::Column::Audience.eq("")),
             uncounted: None,
         };
     }
-    if viewer.agency_code.is_none() {
+    let Some(parts) = scope_parts(viewer) else {
         return TallySplit {
             counted: never(),
             uncounted: None,
         };
+    };
+    let mut counted = Condition::all().add(jurisdiction_over(&viewer.jurisdiction, &TALLY_PLACE));
+    if parts.revealed.is_some() {
+        counted = counted.add(
+            dispute_tally::Column::Audience.is_in(audiences_open_to(escalation_targets(viewer))),
+        );
     }
-    // For an unrestricted dispute the scope is "in the jurisdiction, or assigned to or
-    // reported by the agency", so the disputes the counters miss are exactly the visible
-    // ones that are restricted or lie outside the jurisdiction.
-    let mut missed = Condition::any().add(dispute::Column::Restricted.eq(true));
-    if !filter_within_jurisdiction && viewer.jurisdiction != Jurisdiction::Nationwide {
-        missed = missed.add(jurisdiction_condition(&viewer.jurisdiction).not());
-    }
+    // The scope is (inside ∧ revealed) ∨ assigned ∨ own; the counters hold the first
+    // term, so what they miss is assigned or own and not in the first term.
+    let outside_too =
+        !filter_within_jurisdiction && viewer.jurisdiction != Jurisdiction::Nationwide;
+    let not_counted = match (parts.revealed, outside_too) {
+        (None, false) => {
+            return TallySplit {
+                counted,
+                uncounted: None,
+            };
+        }
+        (None, true) => parts.jurisdiction.not(),
+        // `restricted = true` is implied; said outright, it lets the index on
+        // (restricted, province_code, …) find the few rows to test.
+        (Some(revealed), false) => Condition::all()
+            .add(dispute::Column::Restricted.eq(true))
+            .add(revealed.not()),
+        (Some(revealed), true) => Condition::all().add(parts.jurisdiction).add(revealed).not(),
+    };
+    // Assignments as a hashed `IN`: the rows tested here are a province's restricted
+    // ones (or, without a place filter, all), and one read of the agency's few
+    // assignments beats a probe per row.
+    let assigned_or_own = Condition::any()
+        .add(dispute::Column::ReportedByAgency.eq(parts.agency.clone()))
+        .add(
+            dispute::Column::Id.in_subquery(
+                Query::select()
+                    .column(dispute_assignment::Column::DisputeId)
+                    .from(dispute_assignment::Entity)
+                    .and_where(dispute_assignment::Column::AgencyCode.eq(parts.agency))
+                    .to_owned(),
+            ),
+        );
     TallySplit {
-        counted: jurisdiction_over(&viewer.jurisdiction, &TALLY_PLACE),
-        uncounted: Some(visible_disputes(viewer).filter(missed)),
+        counted,
+        uncounted: Some(
+            dispute::Entity::find()
+                .filter(assigned_or_own)
+                .filter(not_counted),
+        ),
     }
 }
 
@@ -535,8 +649,11 @@ pub fn within_jurisdiction(
         Jurisdiction::Nationwide => true,
         Jurisdiction::Nowhere => false,
         Jurisdiction::Regions(set) => {
-            provinces.is_some_and(|codes| codes.iter().all(|c| set.provinces.contains(c)))
-                || regencies.is_some_and(|codes| codes.iter().all(|c| set.regencies.contains(c)))
+            provinces.is_some_and(|codes| {
+                codes.iter().all(|c| {
+                    set.provinces.contains(c) || set.provinces_covered_by_regencies.contains(c)
+                })
+            }) || regencies.is_some_and(|codes| codes.iter().all(|c| set.regencies.contains(c)))
         }
     }
 }

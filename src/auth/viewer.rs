@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use entity::{agency, agency_jurisdiction, jurisdiction_district};
+use entity::{agency, agency_jurisdiction, jurisdiction_district, regency};
 use moka::future::Cache;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -21,6 +21,10 @@ pub struct RegionSet {
     pub regencies: BTreeSet<String>,
     /// PARTIAL coverage: a regency and the districts of it that are covered.
     pub partial: BTreeMap<String, BTreeSet<String>>,
+    /// Provinces not granted as such but every regency of which is in `regencies` (Polda
+    /// Metro Jaya holds DKI Jakarta regency by regency). Only statistics read it, to know
+    /// that a province filter stays inside the jurisdiction; what is granted is above.
+    pub provinces_covered_by_regencies: BTreeSet<String>,
 }
 
 impl RegionSet {
@@ -179,6 +183,36 @@ pub enum AuthFailure {
     Internal(AppError),
 }
 
+/// The provinces all of whose regencies are among `regencies`.
+async fn provinces_covered_by(
+    db: &DatabaseConnection,
+    regencies: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, AppError> {
+    if regencies.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let touched: BTreeSet<String> = regency::Entity::find()
+        .filter(regency::Column::Code.is_in(regencies.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.province_code)
+        .collect();
+    let mut all_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in regency::Entity::find()
+        .filter(regency::Column::ProvinceCode.is_in(touched))
+        .all(db)
+        .await?
+    {
+        all_of.entry(row.province_code).or_default().push(row.code);
+    }
+    Ok(all_of
+        .into_iter()
+        .filter(|(_, codes)| codes.iter().all(|code| regencies.contains(code)))
+        .map(|(province, _)| province)
+        .collect())
+}
+
 async fn load_access(
     db: &DatabaseConnection,
     code: &str,
@@ -234,6 +268,7 @@ async fn load_access(
             (false, None) => {}
         }
     }
+    set.provinces_covered_by_regencies = provinces_covered_by(db, &set.regencies).await?;
     Ok(Some(AgencyAccess {
         kind,
         jurisdiction: if set.is_empty() {

@@ -1,39 +1,40 @@
-//! Running counts of unrestricted disputes (`dispute_tally`), so that statistics over a
-//! province read a few dozen counter rows instead of aggregating every dispute in it on
-//! each request (at 200 000 disputes, DKI Jakarta's 30 000 cost 65–90 ms per request).
+//! Running counts of disputes (`dispute_tally`) per place, attribute value and audience,
+//! so that statistics over a province read a few dozen counter rows instead of
+//! aggregating every dispute in it on each request (at 200 000 disputes, DKI Jakarta's
+//! 30 000 cost 65–90 ms per request).
 //!
 //! The counters change in the same transaction as the dispute they count: a new report
-//! adds one to each of its four values, a status change moves one between two statuses.
-//! Category, severity, stage, place and `restricted` never change after a report. Counter
-//! rows are always written in (dimension, value) order, so two writers never wait on each
-//! other's rows in opposite order.
+//! adds one to each of its four values; a status change, or an escalation that opens a
+//! restricted dispute to another body (its audience, `policy::tally_audience`), moves one
+//! from the old key to the new. Category, severity, stage, place and `restricted` never
+//! change after a report. Counter rows are always written in key order, so two writers
+//! never wait on each other's rows in opposite order.
 //!
-//! Statistics add the counters the viewer's jurisdiction covers to a live count of what
-//! the counters leave out (`policy::tally_split`); filters other than places are counted
-//! live altogether (`disputes::stats`). `rebuild` and `drift` let an operator recount.
+//! Statistics add the counters the viewer may count to a live count of what the counters
+//! leave out (`policy::tally_split`); filters other than places are counted live
+//! altogether (`disputes::stats`). `rebuild` and `drift` let an operator recount.
 
 use std::collections::BTreeMap;
 
-use entity::{dispute, dispute_tally};
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, UnionType,
-};
+use entity::{dispute, dispute_escalation, dispute_tally};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement,
     TransactionSession, TransactionTrait,
 };
 
 use crate::auth::policy;
 use crate::auth::viewer::Viewer;
 use crate::domain::disputes::{DisputeFilter, StatsDimension};
+use crate::domain::types::{EscalationTarget, parse_stored};
 use crate::error::AppResult;
 
 /// The attributes counted, with the dispute column holding each.
-const DIMENSIONS: [(&str, dispute::Column); 4] = [
-    ("category", dispute::Column::Category),
-    ("severity", dispute::Column::Severity),
-    ("stage", dispute::Column::StageCode),
-    ("status", dispute::Column::Status),
+const DIMENSIONS: [(&str, dispute::Column, &str); 4] = [
+    ("category", dispute::Column::Category, "category"),
+    ("severity", dispute::Column::Severity, "severity"),
+    ("stage", dispute::Column::StageCode, "stage_code"),
+    ("status", dispute::Column::Status, "status"),
 ];
 
 fn dimension_name(dimension: StatsDimension) -> &'static str {
@@ -55,17 +56,27 @@ fn value_of(row: &dispute::Model, column: dispute::Column) -> String {
     }
 }
 
-/// Adds `delta` to counters of the dispute's place, given as (dimension, value) pairs in
-/// (dimension, value) order.
+/// One counter: (dimension, value, audience).
+type Key = (&'static str, String, String);
+
+/// The counters one dispute adds to.
+fn keys_of(row: &dispute::Model, audience: &str) -> Vec<Key> {
+    DIMENSIONS
+        .iter()
+        .map(|(name, column, _)| (*name, value_of(row, *column), audience.to_owned()))
+        .collect()
+}
+
+/// Adds each delta to its counter of the dispute's place, in key order.
 async fn add<C: ConnectionTrait>(
     db: &C,
     row: &dispute::Model,
-    mut entries: Vec<(&'static str, String, i64)>,
+    deltas: BTreeMap<Key, i64>,
 ) -> AppResult<()> {
-    if row.restricted || entries.is_empty() {
+    let deltas: Vec<(Key, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+    if deltas.is_empty() {
         return Ok(());
     }
-    entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let mut insert = Query::insert();
     insert.into_table(dispute_tally::Entity).columns([
         dispute_tally::Column::ProvinceCode,
@@ -73,15 +84,17 @@ async fn add<C: ConnectionTrait>(
         dispute_tally::Column::DistrictCode,
         dispute_tally::Column::Dimension,
         dispute_tally::Column::Value,
+        dispute_tally::Column::Audience,
         dispute_tally::Column::Count,
     ]);
-    for (dimension, value, delta) in entries {
+    for ((dimension, value, audience), delta) in deltas {
         insert.values_panic([
             row.province_code.clone().into(),
             row.regency_code.clone().into(),
             row.district_code.clone().unwrap_or_default().into(),
             dimension.into(),
             value.into(),
+            audience.into(),
             delta.into(),
         ]);
     }
@@ -92,6 +105,7 @@ async fn add<C: ConnectionTrait>(
             dispute_tally::Column::DistrictCode,
             dispute_tally::Column::Dimension,
             dispute_tally::Column::Value,
+            dispute_tally::Column::Audience,
         ])
         .value(
             dispute_tally::Column::Count,
@@ -104,34 +118,63 @@ async fn add<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Counts a newly reported dispute (inside the transaction that inserts it).
+/// Counts a newly reported dispute (inside the transaction that inserts it; it has no
+/// escalation yet).
 pub async fn count_new<C: ConnectionTrait>(db: &C, row: &dispute::Model) -> AppResult<()> {
-    let entries = DIMENSIONS
-        .iter()
-        .map(|(name, column)| (*name, value_of(row, *column), 1))
-        .collect();
-    add(db, row, entries).await
-}
-
-/// Moves a dispute from its current status to `to` (inside the transaction that changes
-/// it). `row` is the dispute as it was before the change.
-pub async fn move_status<C: ConnectionTrait>(
-    db: &C,
-    row: &dispute::Model,
-    to: &str,
-) -> AppResult<()> {
-    if row.status == to {
-        return Ok(());
-    }
+    let audience = policy::tally_audience(row.restricted, &[]);
     add(
         db,
         row,
-        vec![
-            ("status", row.status.clone(), -1),
-            ("status", to.to_owned(), 1),
-        ],
+        keys_of(row, &audience)
+            .into_iter()
+            .map(|k| (k, 1))
+            .collect(),
     )
     .await
+}
+
+/// The revealing escalations a dispute has, for its audience. Read inside the writing
+/// transaction after the dispute's row is locked, so no escalation can slip in between.
+pub async fn escalated_to<C: ConnectionTrait>(
+    db: &C,
+    dispute_id: i32,
+) -> AppResult<Vec<EscalationTarget>> {
+    dispute_escalation::Entity::find()
+        .filter(dispute_escalation::Column::DisputeId.eq(dispute_id))
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| Ok(parse_stored("dispute_escalation.target", &row.target)?))
+        .collect()
+}
+
+/// Moves a changed dispute between counters (inside the transaction that changes it):
+/// `before` is the row as it was and `escalated_before` its escalation targets then;
+/// `to_status` and `new_escalation` are what the change set.
+pub async fn record_change<C: ConnectionTrait>(
+    db: &C,
+    before: &dispute::Model,
+    escalated_before: &[EscalationTarget],
+    to_status: &str,
+    new_escalation: Option<EscalationTarget>,
+) -> AppResult<()> {
+    let mut escalated_after = escalated_before.to_vec();
+    escalated_after.extend(new_escalation);
+    let old_audience = policy::tally_audience(before.restricted, escalated_before);
+    let new_audience = policy::tally_audience(before.restricted, &escalated_after);
+    if before.status == to_status && old_audience == new_audience {
+        return Ok(());
+    }
+    let mut after = before.clone();
+    after.status = to_status.to_owned();
+    let mut deltas: BTreeMap<Key, i64> = BTreeMap::new();
+    for key in keys_of(before, &old_audience) {
+        *deltas.entry(key).or_default() -= 1;
+    }
+    for key in keys_of(&after, &new_audience) {
+        *deltas.entry(key).or_default() += 1;
+    }
+    add(db, before, deltas).await
 }
 
 /// Counts per value of one attribute for the viewer's statistics scope, for a filter that
@@ -216,21 +259,13 @@ pub async fn rebuild<C: TransactionTrait>(db: &C) -> AppResult<u64> {
     let txn = db.begin().await?;
     dispute_tally::Entity::delete_many().exec(&txn).await?;
     let mut rows = 0;
-    for (name, column) in DIMENSIONS {
-        let mut insert = Query::insert();
-        insert
-            .into_table(dispute_tally::Entity)
-            .columns([
-                dispute_tally::Column::ProvinceCode,
-                dispute_tally::Column::RegencyCode,
-                dispute_tally::Column::DistrictCode,
-                dispute_tally::Column::Dimension,
-                dispute_tally::Column::Value,
-                dispute_tally::Column::Count,
-            ])
-            .select_from(recount(name, column))
-            .map_err(|e| crate::error::AppError::Internal(e.into()))?;
-        rows += txn.execute(&insert).await?.rows_affected();
+    for (name, _, column) in DIMENSIONS {
+        let sql = format!(
+            "INSERT INTO dispute_tally \
+             (province_code, regency_code, district_code, dimension, value, audience, count) {}",
+            recount(name, column)
+        );
+        rows += txn.execute_unprepared(&sql).await?.rows_affected();
     }
     txn.commit().await?;
     Ok(rows)
@@ -242,6 +277,7 @@ pub struct Drift {
     pub place: (String, String, String),
     pub dimension: String,
     pub value: String,
+    pub audience: String,
     pub counted: i64,
     pub actual: i64,
 }
@@ -249,32 +285,42 @@ pub struct Drift {
 /// The counters that disagree with a recount of the disputes (none, unless the table was
 /// written outside Posko).
 pub async fn drift<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Drift>> {
-    type Key = ((String, String, String), String, String);
-    let mut actual: BTreeMap<Key, i64> = BTreeMap::new();
-    for (name, column) in DIMENSIONS {
-        let statement = recount(name, column);
-        for row in db.query_all(&statement).await? {
+    type Place = (String, String, String);
+    type Counter = (Place, String, String, String);
+    let mut actual: BTreeMap<Counter, i64> = BTreeMap::new();
+    for (name, _, column) in DIMENSIONS {
+        let sql = recount(name, column);
+        let statement = Statement::from_string(db.get_database_backend(), sql);
+        for row in db.query_all_raw(statement).await? {
             let place = (
                 row.try_get::<String>("", "province_code")?,
                 row.try_get::<String>("", "regency_code")?,
                 row.try_get::<String>("", "district_code")?,
             );
-            let value: String = row.try_get("", "value")?;
-            actual.insert((place, name.to_owned(), value), row.try_get("", "count")?);
+            actual.insert(
+                (
+                    place,
+                    name.to_owned(),
+                    row.try_get("", "value")?,
+                    row.try_get("", "audience")?,
+                ),
+                row.try_get("", "count")?,
+            );
         }
     }
-    let mut counted: BTreeMap<Key, i64> = BTreeMap::new();
+    let mut counted: BTreeMap<Counter, i64> = BTreeMap::new();
     for row in dispute_tally::Entity::find().all(db).await? {
         counted.insert(
             (
                 (row.province_code, row.regency_code, row.district_code),
                 row.dimension,
                 row.value,
+                row.audience,
             ),
             row.count,
         );
     }
-    let mut keys: Vec<&Key> = actual.keys().chain(counted.keys()).collect();
+    let mut keys: Vec<&Counter> = actual.keys().chain(counted.keys()).collect();
     keys.sort();
     keys.dedup();
     Ok(keys
@@ -286,6 +332,7 @@ pub async fn drift<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Drift>> {
                 place: key.0.clone(),
                 dimension: key.1.clone(),
                 value: key.2.clone(),
+                audience: key.3.clone(),
                 counted: counted_n,
                 actual: actual_n,
             })
@@ -293,29 +340,17 @@ pub async fn drift<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Drift>> {
         .collect())
 }
 
-/// A recount of one attribute from the disputes, grouped like the counters. It reads
-/// every dispute regardless of any viewer: it serves `rebuild` and `drift`, operators'
-/// tools, never a request.
-fn recount(name: &'static str, column: dispute::Column) -> SelectStatement {
-    Query::select()
-        .column(dispute::Column::ProvinceCode)
-        .column(dispute::Column::RegencyCode)
-        .expr_as(
-            Func::coalesce([Expr::col(dispute::Column::DistrictCode), Expr::val("")]),
-            Alias::new("district_code"),
-        )
-        .expr_as(Expr::val(name), Alias::new("dimension"))
-        .expr_as(
-            Func::coalesce([Expr::col(column), Expr::val("")]),
-            Alias::new("value"),
-        )
-        .expr_as(Expr::col(dispute::Column::Id).count(), Alias::new("count"))
-        .from(dispute::Entity)
-        .and_where(dispute::Column::Restricted.eq(false))
-        // Grouped by the raw columns: NULL and '' never both occur in one column.
-        .group_by_col(dispute::Column::ProvinceCode)
-        .group_by_col(dispute::Column::RegencyCode)
-        .group_by_col(dispute::Column::DistrictCode)
-        .group_by_col(column)
-        .to_owned()
+/// A recount of one attribute from the disputes, grouped like the counters (SQL both
+/// backends accept; the dimension and column names are this module's constants). It
+/// reads every dispute regardless of any viewer: it serves `rebuild` and `drift`,
+/// operators' tools, never a request.
+fn recount(name: &str, column: &str) -> String {
+    let audience = policy::tally_audience_sql();
+    format!(
+        "SELECT province_code, regency_code, COALESCE(district_code, '') AS district_code, \
+         '{name}' AS dimension, COALESCE({column}, '') AS value, {audience} AS audience, \
+         COUNT(*) AS count FROM dispute \
+         GROUP BY province_code, regency_code, COALESCE(district_code, ''), \
+         COALESCE({column}, ''), {audience}"
+    )
 }

@@ -200,6 +200,13 @@ async fn write(
             .map_or(expected_version, |d| d.version);
         return Err(conflict(now_version));
     }
+    // Under the row lock the guarded write took, and before this change's escalation: who
+    // may count a restricted dispute in statistics depends on them.
+    let escalated_before = if current.restricted {
+        tally::escalated_to(&txn, current.id).await?
+    } else {
+        Vec::new()
+    };
     append_event(
         &txn,
         viewer,
@@ -240,7 +247,14 @@ async fn write(
             .await?;
     }
     // Last before the commit, so the shared counter rows stay locked for the shortest time.
-    tally::move_status(&txn, &current, &updated.status).await?;
+    tally::record_change(
+        &txn,
+        &current,
+        &escalated_before,
+        &updated.status,
+        change.escalation.as_ref().map(|(target, _)| *target),
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -149,6 +149,18 @@ async fn arrange(app: &TestApp) -> Vec<i32> {
         }
         ids.push(id);
     }
+    // Escalated to two bodies, each of which then sees it.
+    let twice = insert_dispute(
+        db,
+        NewDispute {
+            restricted: true,
+            ..plain("31.72", 5)
+        },
+    )
+    .await;
+    escalate(db, twice, "BAWASLU").await;
+    escalate(db, twice, "POLICE").await;
+    ids.push(twice);
     // Outside every Jakarta jurisdiction, but assigned to a Jakarta agency: one open, one
     // restricted.
     let bogor = insert_dispute(db, plain("32.01", 1)).await;
@@ -303,7 +315,8 @@ async fn place_statistics_read_the_counters_and_a_rebuild_repairs_them() {
         .conn
         .execute_unprepared(
             "UPDATE dispute_tally SET count = count + 100 \
-             WHERE regency_code = '31.71' AND dimension = 'status' AND value = 'REPORTED'",
+             WHERE regency_code = '31.71' AND dimension = 'status' AND value = 'REPORTED' \
+             AND audience = ''",
         )
         .await
         .unwrap();
@@ -420,4 +433,34 @@ async fn concurrent_reports_and_transitions_in_one_place_keep_exact_counts() {
         &json!([{ "key": "REPORTED", "count": 10 }, { "key": "VERIFIED", "count": 20 }])
     );
     assert_counters_agree(&app, "after concurrent writes").await;
+}
+
+#[tokio::test]
+async fn the_migration_fills_the_counters_as_a_rebuild_would() {
+    use migration::MigratorTrait;
+    let app = spawn_app().await;
+    arrange(&app).await;
+    let before = ask(
+        &app,
+        Some(("POLICE", "POLDA_METRO_JAYA")),
+        STATS,
+        &Value::Null,
+    )
+    .await;
+    // Undo and redo the counters' migration over existing disputes: its own backfill
+    // must agree with the recount the service does.
+    migration::Migrator::down(&app.db.conn, Some(1))
+        .await
+        .unwrap();
+    migration::Migrator::up(&app.db.conn, None).await.unwrap();
+    let drift = posko::domain::tally::drift(&app.db.conn).await.unwrap();
+    assert!(drift.is_empty(), "{drift:?}");
+    let after = ask(
+        &app,
+        Some(("POLICE", "POLDA_METRO_JAYA")),
+        STATS,
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(before.data("disputeStats"), after.data("disputeStats"));
 }

@@ -178,6 +178,25 @@ pub async fn append_event(db: &DatabaseConnection, dispute_id: i32, event: NewEv
 
 /// Records an escalation (and its event).
 pub async fn escalate(db: &DatabaseConnection, dispute_id: i32, target: &'static str) {
+    // Kept in the statistics counters as the workflow keeps them: an escalation may open a
+    // restricted dispute to another body.
+    let before = dispute::Entity::find_by_id(dispute_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let escalated_before = posko::domain::tally::escalated_to(db, dispute_id)
+        .await
+        .unwrap();
+    posko::domain::tally::record_change(
+        db,
+        &before,
+        &escalated_before,
+        &before.status,
+        Some(target.parse().expect("a known escalation target")),
+    )
+    .await
+    .unwrap();
     dispute_escalation::ActiveModel {
         id: NotSet,
         dispute_id: Set(dispute_id),
