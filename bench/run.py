@@ -18,7 +18,12 @@ import json
 import os
 import platform
 import re
-import sqlite3
+try:
+    # The SQLite that Posko bundles (libsqlite3-sys) is far newer than Debian's; pysqlite3
+    # carries a recent one, so the ceiling parses and plans the statements as Posko does.
+    import pysqlite3 as sqlite3
+except ImportError:
+    import sqlite3
 import statistics
 import subprocess
 import sys
@@ -185,13 +190,18 @@ def sqlite_ceiling(statements, seconds, path):
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
 
+    failures = []
+
     def worker():
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         done = 0
-        while time.perf_counter() < stop:
-            for statement in statements:
-                db.execute(statement).fetchall()
-            done += 1
+        try:
+            while time.perf_counter() < stop:
+                for statement in statements:
+                    db.execute(statement).fetchall()
+                done += 1
+        except sqlite3.Error as error:
+            failures.append(f"{error}: {statement[:200]}")
         with lock:
             count[0] += done
 
@@ -200,6 +210,8 @@ def sqlite_ceiling(statements, seconds, path):
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        sys.exit(f"bench: SQLite {sqlite3.sqlite_version} refused a statement: {failures[0]}")
     return count[0] / seconds
 
 
@@ -276,7 +288,7 @@ def main():
     finally:
         server.stop()
 
-    ceiling_tool = "pgbench -c 8" if args.backend == "postgres" else "sqlite3 × 8 threads"
+    ceiling_tool = "pgbench -c 8" if args.backend == "postgres" else f"SQLite {sqlite3.sqlite_version} × 8 threads"
     lines = [
         f"### {args.backend}: {disputes:,} disputes, {seconds} s per query, {args.connections} connections",
         "",

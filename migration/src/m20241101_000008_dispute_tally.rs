@@ -80,6 +80,27 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The live part of statistics reads an agency's assignments once, as a hashed
+        // set: with the dispute id in the index that read never visits the table. It
+        // supersedes the index on the agency alone.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_assignment_agency_dispute")
+                    .table(DisputeAssignment::Table)
+                    .col(DisputeAssignment::AgencyCode)
+                    .col(DisputeAssignment::DisputeId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_assignment_agency")
+                    .table(DisputeAssignment::Table)
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
         let audience = "CASE WHEN dispute.restricted THEN 'restricted' \
             || CASE WHEN EXISTS (SELECT 1 FROM dispute_escalation WHERE dispute_escalation.dispute_id = dispute.id AND dispute_escalation.target = 'BAWASLU') THEN ',BAWASLU' ELSE '' END \
@@ -101,6 +122,23 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_assignment_agency")
+                    .table(DisputeAssignment::Table)
+                    .col(DisputeAssignment::AgencyCode)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_assignment_agency_dispute")
+                    .table(DisputeAssignment::Table)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_index(
                 Index::drop()
@@ -140,4 +178,11 @@ enum Dispute {
     Category,
     StageCode,
     ReportedByAgency,
+}
+
+#[derive(DeriveIden)]
+enum DisputeAssignment {
+    Table,
+    AgencyCode,
+    DisputeId,
 }
