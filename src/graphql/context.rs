@@ -1,12 +1,14 @@
 //! Typed access to what a request carries, so resolvers never `unwrap` context data.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
 
 use crate::auth::viewer::{Authenticator, Viewer};
 use crate::db::Database;
 use crate::domain::audit::SensitiveRead;
+use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 
@@ -21,7 +23,12 @@ pub struct RequestContext {
     /// Sensitive reads made while resolving; the HTTP layer writes them to the access log
     /// before the answer leaves (no answer without its audit row).
     reads: Mutex<Vec<SensitiveRead>>,
+    /// Statistics computed in this request, so `disputeStats { total byStatus }` and
+    /// `disputes { totalCount }` over one filter cost one query.
+    stats: Mutex<HashMap<String, Arc<StatsCell>>>,
 }
+
+type StatsCell = tokio::sync::OnceCell<Vec<(String, i64)>>;
 
 impl RequestContext {
     /// A context for one request.
@@ -39,7 +46,29 @@ impl RequestContext {
             request_id,
             auth,
             reads: Mutex::new(Vec::new()),
+            stats: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `disputes::stats` for the caller, computed once per request for each filter and
+    /// dimension.
+    pub async fn stats(
+        &self,
+        filter: &DisputeFilter,
+        dimension: StatsDimension,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        let key = format!("{dimension:?} {filter:?}");
+        let cell = self
+            .stats
+            .lock()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("statistics memo poisoned")))?
+            .entry(key)
+            .or_default()
+            .clone();
+        let counts = cell
+            .get_or_try_init(|| disputes::stats(&self.db.conn, &self.viewer, filter, dimension))
+            .await?;
+        Ok(counts.clone())
     }
 
     /// Notes a sensitive read for the access log. Fails closed: if the read cannot be
