@@ -265,6 +265,11 @@ pub const TRANSITIONS: &[(DisputeStatus, DisputeStatus, Action)] = &[
     ),
     (
         DisputeStatus::Escalated,
+        DisputeStatus::Escalated,
+        Action::Escalate,
+    ),
+    (
+        DisputeStatus::Escalated,
         DisputeStatus::Resolved,
         Action::Resolve,
     ),

@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use entity::{dispute, dispute_escalation, dispute_tally};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement,
-    TransactionSession, TransactionTrait,
+    AccessMode, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IsolationLevel, QueryFilter,
+    QuerySelect, QueryTrait, Statement, TransactionSession, TransactionTrait,
 };
 
 use crate::auth::policy;
@@ -257,6 +257,13 @@ pub async fn counts<C: ConnectionTrait>(
 /// in bulk, and for an operator who finds `drift`). Returns the number of counter rows.
 pub async fn rebuild<C: TransactionTrait>(db: &C) -> AppResult<u64> {
     let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Writers wait (their counter update comes last in their transaction and holds no
+        // lock this needs), readers go on reading the old counts until the commit. A write
+        // committed before the lock is in the recount; one after adds its delta to it.
+        txn.execute_unprepared("LOCK TABLE dispute_tally IN EXCLUSIVE MODE")
+            .await?;
+    }
     dispute_tally::Entity::delete_many().exec(&txn).await?;
     let mut rows = 0;
     for (name, _, column) in DIMENSIONS {
@@ -284,7 +291,19 @@ pub struct Drift {
 
 /// The counters that disagree with a recount of the disputes (none, unless the table was
 /// written outside Posko).
-pub async fn drift<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Drift>> {
+pub async fn drift<C: ConnectionTrait + TransactionTrait>(db: &C) -> AppResult<Vec<Drift>> {
+    // One snapshot for the recount and the counters, so writes going on meanwhile do not
+    // show as differences (SQLite's read transaction is one snapshot already).
+    let db = if db.get_database_backend() == DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?
+    } else {
+        db.begin().await?
+    };
+    let db = &db;
     type Place = (String, String, String);
     type Counter = (Place, String, String, String);
     let mut actual: BTreeMap<Counter, i64> = BTreeMap::new();

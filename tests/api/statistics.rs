@@ -279,7 +279,23 @@ async fn counters_follow_reports_and_status_changes() {
     )
     .await
     .expect_ok();
-    assert_counters_agree(&app, "after verify, escalate and dismiss").await;
+    // Escalated again, to the police: the restricted dispute opens to a second body and
+    // stays ESCALATED.
+    let again = app
+        .gql_as(
+            Some(&admin),
+            &escalate,
+            json!({ "input": { "id": third.0, "expectedVersion": third.1 + 1, "to": "POLICE",
+                               "reason": "Ancaman kekerasan" } }),
+        )
+        .await;
+    again.expect_ok();
+    assert_eq!(again.data("escalateDispute.dispute.status"), "ESCALATED");
+    assert_counters_agree(
+        &app,
+        "after verify, escalate, dismiss and a second escalation",
+    )
+    .await;
     app.gql_as(
         Some(&admin),
         &reopen,
