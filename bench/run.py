@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "benchmark-secret-benchmark-secret-0123"
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432"
 PORT = 18777
+DATABASE = "posko_bench"
 QUERIES = ["q1", "q2", "q3", "q4", "q5"]
 LABELS = {
     "q1": "Q1 provinces (38 rows), PUBLIC",
@@ -110,12 +111,12 @@ class Server:
 
 def load_data(binary, backend, disputes, workdir, reuse):
     if backend == "postgres":
-        url = f"{PG_ADMIN}/posko_bench"
-        exists = sh("psql", f"{PG_ADMIN}/postgres", "-Atqc", "SELECT 1 FROM pg_database WHERE datname='posko_bench'").stdout.strip()
+        url = f"{PG_ADMIN}/{DATABASE}"
+        exists = sh("psql", f"{PG_ADMIN}/postgres", "-Atqc", f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'").stdout.strip()
         if exists and reuse:
             return url, None
-        sh("psql", f"{PG_ADMIN}/postgres", "-qc", "DROP DATABASE IF EXISTS posko_bench WITH (FORCE)")
-        sh("psql", f"{PG_ADMIN}/postgres", "-qc", "CREATE DATABASE posko_bench")
+        sh("psql", f"{PG_ADMIN}/postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        sh("psql", f"{PG_ADMIN}/postgres", "-qc", f"CREATE DATABASE {DATABASE}")
     else:
         path = workdir / "bench.db"
         url = f"sqlite://{path}?mode=rwc"
@@ -181,7 +182,7 @@ def pgbench(statements, seconds, workdir, name):
     script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
     # The same session settings as Posko's own connections (JIT off).
     env = dict(os.environ, PGOPTIONS="-c jit=off")
-    result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script), f"{PG_ADMIN}/posko_bench", env=env)
+    result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script), f"{PG_ADMIN}/{DATABASE}", env=env)
     return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
 
 
@@ -237,7 +238,10 @@ def main():
     binary = args.binary or str(ROOT / "target" / ("debug" if args.quick else "release") / "posko")
     if not Path(binary).exists():
         sh("cargo", "build", *([] if args.quick else ["--release"]), capture=False)
-    workdir = Path(tempfile.gettempdir()) / "posko-bench"
+    # The quick mode keeps its small data apart, so a CI run leaves a full load in place.
+    global DATABASE
+    DATABASE = "posko_bench_quick" if args.quick else "posko_bench"
+    workdir = Path(tempfile.gettempdir()) / ("posko-bench-quick" if args.quick else "posko-bench")
     workdir.mkdir(exist_ok=True)
 
     url, load_seconds = load_data(binary, args.backend, disputes, workdir, args.reuse)
