@@ -496,11 +496,17 @@ pub fn visible_disputes(viewer: &Viewer) -> Select<dispute::Entity> {
     dispute::Entity::find().filter(dispute_scope(viewer))
 }
 
+/// Whether statistics count exactly the disputes the viewer sees (everyone but `PUBLIC`),
+/// so a list's total may be read from its statistics.
+pub fn stats_scope_is_visible_scope(viewer: &Viewer) -> bool {
+    viewer.role != Role::Public
+}
+
 /// The rows statistics are computed over: a member's own scope; for `PUBLIC`, every
 /// dispute that is not restricted (aggregates only; see `FILTER_RULES` for what it may
 /// filter by).
 pub fn disputes_for_stats(viewer: &Viewer) -> Select<dispute::Entity> {
-    if viewer.role == Role::Public {
+    if !stats_scope_is_visible_scope(viewer) {
         dispute::Entity::find().filter(dispute::Column::Restricted.eq(false))
     } else {
         visible_disputes(viewer)

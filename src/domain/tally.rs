@@ -56,7 +56,17 @@ fn value_of(row: &dispute::Model, column: dispute::Column) -> String {
     }
 }
 
-/// One counter: (dimension, value, audience).
+/// The columns that name one counter (the table's primary key), in key order.
+const COUNTER_KEY: [dispute_tally::Column; 6] = [
+    dispute_tally::Column::ProvinceCode,
+    dispute_tally::Column::RegencyCode,
+    dispute_tally::Column::DistrictCode,
+    dispute_tally::Column::Dimension,
+    dispute_tally::Column::Value,
+    dispute_tally::Column::Audience,
+];
+
+/// One counter of a dispute's place: (dimension, value, audience).
 type Key = (&'static str, String, String);
 
 /// The counters one dispute adds to.
@@ -78,15 +88,11 @@ async fn add<C: ConnectionTrait>(
         return Ok(());
     }
     let mut insert = Query::insert();
-    insert.into_table(dispute_tally::Entity).columns([
-        dispute_tally::Column::ProvinceCode,
-        dispute_tally::Column::RegencyCode,
-        dispute_tally::Column::DistrictCode,
-        dispute_tally::Column::Dimension,
-        dispute_tally::Column::Value,
-        dispute_tally::Column::Audience,
-        dispute_tally::Column::Count,
-    ]);
+    insert.into_table(dispute_tally::Entity).columns(
+        COUNTER_KEY
+            .into_iter()
+            .chain([dispute_tally::Column::Count]),
+    );
     for ((dimension, value, audience), delta) in deltas {
         insert.values_panic([
             row.province_code.clone().into(),
@@ -99,20 +105,13 @@ async fn add<C: ConnectionTrait>(
         ]);
     }
     insert.on_conflict(
-        OnConflict::columns([
-            dispute_tally::Column::ProvinceCode,
-            dispute_tally::Column::RegencyCode,
-            dispute_tally::Column::DistrictCode,
-            dispute_tally::Column::Dimension,
-            dispute_tally::Column::Value,
-            dispute_tally::Column::Audience,
-        ])
-        .value(
-            dispute_tally::Column::Count,
-            Expr::col((dispute_tally::Entity, dispute_tally::Column::Count))
-                .add(Expr::cust("excluded.count")),
-        )
-        .to_owned(),
+        OnConflict::columns(COUNTER_KEY)
+            .value(
+                dispute_tally::Column::Count,
+                Expr::col((dispute_tally::Entity, dispute_tally::Column::Count))
+                    .add(Expr::cust("excluded.count")),
+            )
+            .to_owned(),
     );
     db.execute(&insert).await?;
     Ok(())

@@ -441,14 +441,13 @@ impl DisputeTotals {
     /// How many disputes match the filter in the caller's scope.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let rc = ctx.request()?;
-        if rc.viewer.role == Role::Public {
+        if !policy::stats_scope_is_visible_scope(&rc.viewer) {
             return disputes::count(&rc.db.conn, &rc.viewer, &self.filter)
                 .await
                 .gql();
         }
-        // For every other role the statistics scope is the visible scope, and a dispute
-        // has exactly one status: the total is the sum of the status counts, which
-        // `disputeStats` over the same filter may already have read.
+        // A dispute has exactly one status: the total is the sum of the status counts,
+        // which `disputeStats` over the same filter may already have read.
         let counts = rc.stats(&self.filter, StatsDimension::Status).await.gql()?;
         Ok(counts
             .iter()
