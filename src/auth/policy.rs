@@ -586,7 +586,7 @@ pub struct TallySplit {
 /// limited to places inside the viewer's jurisdiction (see `within_jurisdiction`), so no
 /// dispute outside it needs looking for.
 pub fn tally_split(viewer: &Viewer, filter_within_jurisdiction: bool) -> TallySplit {
-    if viewer.role == Role::Public {
+    if !stats_scope_is_visible_scope(viewer) {
         // PUBLIC counts every unrestricted dispute (`disputes_for_stats`), all counted.
         return TallySplit {
             counted: Condition::all().add(dispute_tally::Column::Audience.eq("")),

@@ -191,16 +191,15 @@ async fn provinces_covered_by(
     if regencies.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let touched: BTreeSet<String> = regency::Entity::find()
-        .filter(regency::Column::Code.is_in(regencies.iter().cloned()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.province_code)
-        .collect();
+    // Every regency of the provinces the given regencies lie in.
+    let touched = sea_orm::sea_query::Query::select()
+        .column(regency::Column::ProvinceCode)
+        .from(regency::Entity)
+        .and_where(regency::Column::Code.is_in(regencies.iter().cloned()))
+        .to_owned();
     let mut all_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in regency::Entity::find()
-        .filter(regency::Column::ProvinceCode.is_in(touched))
+        .filter(regency::Column::ProvinceCode.in_subquery(touched))
         .all(db)
         .await?
     {

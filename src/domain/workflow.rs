@@ -201,8 +201,10 @@ async fn write(
         return Err(conflict(now_version));
     }
     // Under the row lock the guarded write took, and before this change's escalation: who
-    // may count a restricted dispute in statistics depends on them.
-    let escalated_before = if current.restricted {
+    // may count a restricted dispute in statistics depends on them. Only a status change
+    // or an escalation moves it between counters.
+    let moves_counters = updated.status != current.status || change.escalation.is_some();
+    let escalated_before = if current.restricted && moves_counters {
         tally::escalated_to(&txn, current.id).await?
     } else {
         Vec::new()

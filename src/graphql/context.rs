@@ -71,6 +71,17 @@ impl RequestContext {
         Ok(counts.clone())
     }
 
+    /// The total for a filter: the sum of its status counts (a dispute has exactly one
+    /// status), so it shares `stats`'s query.
+    pub async fn stats_total(&self, filter: &DisputeFilter) -> Result<u64, AppError> {
+        Ok(self
+            .stats(filter, StatsDimension::Status)
+            .await?
+            .iter()
+            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+            .sum())
+    }
+
     /// Notes a sensitive read for the access log. Fails closed: if the read cannot be
     /// noted, the value is not returned.
     pub fn record_read(&self, read: SensitiveRead) -> Result<(), AppError> {

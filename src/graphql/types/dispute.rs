@@ -446,13 +446,8 @@ impl DisputeTotals {
                 .await
                 .gql();
         }
-        // A dispute has exactly one status: the total is the sum of the status counts,
-        // which `disputeStats` over the same filter may already have read.
-        let counts = rc.stats(&self.filter, StatsDimension::Status).await.gql()?;
-        Ok(counts
-            .iter()
-            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
-            .sum())
+        // Shares its query with `disputeStats` over the same filter.
+        rc.stats_total(&self.filter).await.gql()
     }
 }
 
@@ -520,12 +515,7 @@ impl DisputeStats {
 impl DisputeStats {
     /// The sum of `byStatus` (a dispute has exactly one status).
     async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        Ok(self
-            .counts(ctx, StatsDimension::Status)
-            .await?
-            .iter()
-            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
-            .sum())
+        ctx.request()?.stats_total(&self.filter).await.gql()
     }
     async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Status).await
