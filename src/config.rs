@@ -204,6 +204,16 @@ pub struct Config {
     )]
     pub allowlist_roles: Vec<String>,
 
+    /// PUBLIC statistics round every count down to a multiple of this k (k-anonymity).
+    #[arg(long, env = "POSKO_PUBLIC_STATS_K", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=1000), global = true)]
+    pub public_stats_k: u64,
+
+    /// GraphiQL's "explore as a role" token helper (`/graphiql/token`): development only,
+    /// and off unless set, since it mints tokens for any role, ADMIN included.
+    #[arg(long, env = "POSKO_GRAPHIQL_TOKENS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub graphiql_tokens: bool,
+
     /// Where development mode keeps its generated secret (default: next to the SQLite
     /// file, or `posko.secret` in the working directory).
     #[arg(long, env = "POSKO_SECRET_FILE", global = true)]

@@ -162,6 +162,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 exp: now + ttl.as_secs(),
                 iat: Some(now),
                 nbf: Some(now),
+                iss: None,
+                aud: None,
             };
             println!("{}", verifier.mint(&claims)?);
         }

@@ -13,6 +13,8 @@ pub struct Model {
     pub viewer_role: String,
     pub agency_code: String,
     pub dispute_id: i32,
+    /// The dispute's public id, which is what the log shows.
+    pub dispute_public_id: String,
     pub province_code: String,
     pub regency_code: String,
     pub field: String,

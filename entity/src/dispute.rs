@@ -8,6 +8,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
+    /// The id clients see: random, so it tells nothing about how many disputes exist.
+    /// Always set (the column is nullable only because the migration that added it
+    /// backfilled it).
+    pub public_id: String,
     #[sea_orm(unique)]
     pub ref_no: String,
     pub title: String,

@@ -20,6 +20,9 @@ pub struct Model {
     pub audience: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// The random salt the hash commits to; never served. `None` for events written
+    /// before salts existed (their hashes are never served).
+    pub salt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20241101_000005_audit;
 mod m20241101_000006_seed_state;
 mod m20241101_000007_dispute_stats_index;
 mod m20241101_000008_dispute_tally;
+mod m20241101_000009_opaque_ids_and_salts;
 
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20241101_000006_seed_state::Migration),
             Box::new(m20241101_000007_dispute_stats_index::Migration),
             Box::new(m20241101_000008_dispute_tally::Migration),
+            Box::new(m20241101_000009_opaque_ids_and_salts::Migration),
         ]
     }
 }

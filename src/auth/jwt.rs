@@ -29,6 +29,13 @@ pub struct Claims {
     pub iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// Checked, and required, when `POSKO_JWT_ISSUER` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Checked, and required, when `POSKO_JWT_AUDIENCE` is set; a string or a list, as
+    /// identity providers differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<serde_json::Value>,
 }
 
 /// Why a token was refused. The text is general on purpose and never echoes the token.
@@ -48,6 +55,7 @@ pub enum TokenError {
     UnknownAgency,
     RoleDoesNotFitAgency,
     UnknownRole,
+    IssuedInTheFuture,
 }
 
 impl TokenError {
@@ -68,6 +76,7 @@ impl TokenError {
             Self::UnknownAgency => "the token's agency is unknown",
             Self::RoleDoesNotFitAgency => "the token's role does not fit its agency",
             Self::UnknownRole => "the token's role is unknown",
+            Self::IssuedInTheFuture => "the token was issued in the future",
         }
     }
 }
@@ -134,8 +143,12 @@ impl Verifier {
             keys.extend(load_jwks(path)?);
         }
         if let Some(secret) = &signing_secret {
-            if config.mode == Mode::Production && secret.len() < MIN_SECRET_BYTES {
-                bail!("POSKO_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in production");
+            // In every mode: an empty or short HMAC key lets anyone who guesses it sign an
+            // ADMIN token, and development servers are reachable too.
+            if secret.len() < MIN_SECRET_BYTES {
+                bail!(
+                    "POSKO_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (unset it in development to have one generated)"
+                );
             }
         } else if keys.is_empty() {
             if config.mode == Mode::Production {
@@ -204,7 +217,16 @@ impl Verifier {
         validation.leeway = self.leeway;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer or audience is required, not merely checked when present: a
+        // token minted for another service without them must not pass here.
+        let mut required = vec!["exp", "sub"];
+        if self.issuer.is_some() {
+            required.push("iss");
+        }
+        if self.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &self.issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,
@@ -213,7 +235,7 @@ impl Verifier {
             Some(audience) => validation.set_audience(&[audience]),
             None => validation.validate_aud = false,
         }
-        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
                 ErrorKind::InvalidSignature => TokenError::BadSignature,
@@ -225,18 +247,36 @@ impl Verifier {
                 ErrorKind::InvalidAlgorithm => TokenError::UnsupportedAlgorithm,
                 ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => TokenError::MissingClaim,
                 _ => TokenError::Malformed,
-            })
+            })?;
+        // jsonwebtoken does not look at `iat`; a token dated ahead of the clock beyond the
+        // leeway was minted by a skewed or forged issuer.
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(self.leeway))
+        {
+            return Err(TokenError::IssuedInTheFuture);
+        }
+        Ok(claims)
     }
 
-    /// Signs HS256 claims with the configured (or development) secret.
+    /// Signs HS256 claims with the configured (or development) secret, adding the
+    /// configured issuer and audience where the claims name none.
     pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
         let secret = self
             .signing_secret
             .as_ref()
             .context("no HS256 secret is configured (POSKO_JWT_SECRET)")?;
+        let mut claims = claims.clone();
+        if claims.iss.is_none() {
+            claims.iss.clone_from(&self.issuer);
+        }
+        if claims.aud.is_none() {
+            claims.aud = self.audience.clone().map(serde_json::Value::String);
+        }
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            claims,
+            &claims,
             &EncodingKey::from_secret(secret),
         )?)
     }

@@ -6,6 +6,8 @@
 //! * `FIELD_RULES`: which roles read each sensitive dispute field, and under what condition.
 //! * `FILTER_RULES`: which roles may filter or order by a dispute attribute.
 //! * `ACTION_RULES`: which roles may take each action.
+//! * `EVENT_FIELD_RULES`: who reads a timeline event's actor and hash.
+//! * `publish_counts`: what PUBLIC statistics show (k-anonymous).
 //! * `dispute_scope`: which dispute rows a viewer sees; `visible_disputes` is the only way
 //!   the rest of the code reads disputes.
 //! * `tally_split`: how statistics divide that scope between running counters and a live
@@ -146,7 +148,6 @@ pub const FILTER_RULES: &[(FilterField, &[Role])] = &[
     (FilterField::OccurredAt, ALL_ROLES),
     (FilterField::ReportedAt, ALL_ROLES),
     (FilterField::Stage, ALL_ROLES),
-    (FilterField::Deadline, ALL_ROLES),
     (FilterField::Search, MEMBER_ROLES),
     (FilterField::Restricted, MEMBER_ROLES),
 ];
@@ -173,6 +174,9 @@ pub fn can_filter_by(viewer: &Viewer, field: FilterField) -> bool {
     match field {
         FilterField::Violation => can_read_always(viewer, DisputeField::Violation),
         FilterField::ReporterKind => can_read_always(viewer, DisputeField::Reporter),
+        // Whether Bawaslu's decision clock is overdue depends on whether it has
+        // classified, so the filter is for those who read the classification.
+        FilterField::Deadline => can_read_always(viewer, DisputeField::Violation),
         _ => FILTER_RULES
             .iter()
             .any(|(f, roles)| *f == field && roles.contains(&viewer.role)),
@@ -333,6 +337,91 @@ pub fn can_read_event(
         _ => None,
     };
     in_audience && reveals.is_none_or(|field| can_read(viewer, field, facts))
+}
+
+/// Fields of a timeline event that not everyone who sees the event reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, strum::EnumIter, strum::AsRefStr)]
+#[strum(serialize_all = "camelCase")]
+pub enum EventField {
+    /// The acting officer's own user id (`sub`); everyone sees the role and agency.
+    Actor,
+    /// The event's hash in the timeline's chain.
+    Hash,
+}
+
+/// Who, beyond the event's audience, reads an event field.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EventReader {
+    /// Every caller of this role.
+    Role(Role),
+    /// Callers of the agency that acted.
+    ActorsAgency,
+}
+
+/// Who reads each event field. A hash is served only where it was salted (events written
+/// before salts existed have guessable hashes; see `timeline`).
+pub const EVENT_FIELD_RULES: &[(EventField, EventReader)] = &[
+    (EventField::Actor, EventReader::Role(Role::Admin)),
+    (EventField::Actor, EventReader::ActorsAgency),
+    (EventField::Hash, EventReader::Role(Role::Admin)),
+];
+
+/// Whether the viewer reads `field` of an event it sees.
+pub fn can_read_event_field(
+    viewer: &Viewer,
+    field: EventField,
+    event: &entity::dispute_event::Model,
+) -> bool {
+    if field == EventField::Hash && event.salt.is_none() {
+        return false;
+    }
+    EVENT_FIELD_RULES.iter().any(|(f, reader)| {
+        *f == field
+            && match reader {
+                EventReader::Role(role) => *role == viewer.role,
+                EventReader::ActorsAgency => {
+                    viewer.agency_code.is_some() && viewer.agency_code == event.actor_agency
+                }
+            }
+    })
+}
+
+/// Whether the viewer's statistics are published k-anonymously (`publish_counts`).
+pub fn stats_are_k_anonymous(viewer: &Viewer) -> bool {
+    viewer.role == Role::Public
+}
+
+/// A count as PUBLIC may see it: rounded down to a multiple of `k`. No count between 1 and
+/// k-1 is ever shown, and since every published count is a multiple of `k`, the
+/// difference of two answers over nested filters is one too: it never pins down a
+/// count below `k` (it bounds it within 2k-1 values). Members see exact counts.
+pub fn publish_count(viewer: &Viewer, count: u64, k: u64) -> u64 {
+    if !stats_are_k_anonymous(viewer) || k <= 1 {
+        return count;
+    }
+    count - count % k
+}
+
+/// Counts by key as the viewer may see them: for PUBLIC each rounded by
+/// `publish_count`, and keys whose rounded count is 0 dropped (a listed key would say
+/// that at least one dispute has it).
+pub fn publish_counts(viewer: &Viewer, counts: Vec<(String, i64)>, k: u64) -> Vec<(String, i64)> {
+    if !stats_are_k_anonymous(viewer) {
+        return counts;
+    }
+    counts
+        .into_iter()
+        .filter_map(|(key, count)| {
+            let published = publish_count(viewer, u64::try_from(count).unwrap_or(0), k);
+            (published > 0).then(|| (key, i64::try_from(published).unwrap_or(i64::MAX)))
+        })
+        .collect()
+}
+
+/// Whether the viewer's date filters must be whole days (PUBLIC: a window of seconds
+/// around a known incident would single out one dispute).
+pub fn dates_must_be_whole_days(viewer: &Viewer) -> bool {
+    viewer.role == Role::Public
 }
 
 /// The escalation targets that make a restricted dispute visible to a viewer's agency.

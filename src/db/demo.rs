@@ -399,6 +399,9 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                 if index > 0 {
                     at += Duration::minutes(rng.random_range(30..2 * 24 * 60));
                 }
+                // From the seeded generator, so a seed gives the same demo data twice;
+                // real events get `timeline::new_salt`.
+                let salt = hex::encode(rng.random::<[u8; 16]>());
                 let hash = event_hash(
                     &prev_hash,
                     &EventContent {
@@ -412,6 +415,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                         changes: changes.as_deref(),
                         note: note.as_deref(),
                         audience: *audience,
+                        salt: Some(&salt),
                     },
                 );
                 events.push(dispute_event::ActiveModel {
@@ -428,6 +432,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                     audience: Set(audience.map(str::to_owned)),
                     prev_hash: Set(prev_hash.clone()),
                     hash: Set(hash.clone()),
+                    salt: Set(Some(salt)),
                 });
                 if *kind == EventKind::Escalated
                     && let Some(target) = escalated_to
@@ -456,6 +461,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
             let place = region.code.clone();
             disputes.push(dispute::ActiveModel {
                 id: Set(id),
+                public_id: Set(hex::encode(rng.random::<[u8; 16]>())),
                 ref_no: Set(format!("{prefix}{n:07}")),
                 title: Set(title(category, &place)),
                 description: Set(format!(

@@ -12,9 +12,10 @@ use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 
 /// One read to record.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SensitiveRead {
     pub dispute_id: i32,
+    pub dispute_public_id: String,
     pub province_code: String,
     pub regency_code: String,
     pub field: DisputeField,
@@ -25,6 +26,7 @@ impl SensitiveRead {
     pub fn of(dispute: &dispute::Model, field: DisputeField) -> Self {
         Self {
             dispute_id: dispute.id,
+            dispute_public_id: dispute.public_id.clone(),
             province_code: dispute.province_code.clone(),
             regency_code: dispute.regency_code.clone(),
             field,
@@ -51,6 +53,7 @@ pub async fn record<C: ConnectionTrait>(
         viewer_role: Set(viewer.role.as_str().to_owned()),
         agency_code: Set(agency.clone()),
         dispute_id: Set(read.dispute_id),
+        dispute_public_id: Set(read.dispute_public_id),
         province_code: Set(read.province_code),
         regency_code: Set(read.regency_code),
         field: Set(read.field.as_ref().to_owned()),
@@ -65,7 +68,8 @@ pub async fn record<C: ConnectionTrait>(
 /// Filters of `accessLog`.
 #[derive(Default)]
 pub struct AccessLogFilter {
-    pub dispute_id: Option<i32>,
+    /// A dispute's public id.
+    pub dispute_id: Option<String>,
     pub field: Option<DisputeField>,
     pub agency_code: Option<String>,
     pub from: Option<DateTime<Utc>>,
@@ -106,8 +110,8 @@ pub async fn list<C: ConnectionTrait>(
     }
     let limit = crate::domain::disputes::page_size(first)?;
     let mut select = access_log::Entity::find().filter(policy::access_log_scope(viewer));
-    if let Some(id) = filter.dispute_id {
-        select = select.filter(access_log::Column::DisputeId.eq(id));
+    if let Some(public_id) = &filter.dispute_id {
+        select = select.filter(access_log::Column::DisputePublicId.eq(public_id.clone()));
     }
     if let Some(field) = filter.field {
         select = select.filter(access_log::Column::Field.eq(field.as_ref()));

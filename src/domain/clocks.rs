@@ -33,6 +33,13 @@ pub enum DeadlineKind {
     GakkumduFileToProsecutor,
 }
 
+impl DeadlineKind {
+    /// Whether the clock's state tells if Bawaslu has classified the dispute.
+    pub fn reveals_classification(self) -> bool {
+        self == Self::BawasluDecision
+    }
+}
+
 /// One clock of one dispute.
 #[derive(async_graphql::SimpleObject, Clone, Debug)]
 pub struct Deadline {

@@ -135,6 +135,21 @@ impl DisputeFilter {
         {
             return Err(AppError::Forbidden);
         }
+        if policy::dates_must_be_whole_days(viewer) {
+            for (field, instant) in [
+                ("filter.occurredFrom", self.occurred_from),
+                ("filter.occurredTo", self.occurred_to),
+                ("filter.reportedFrom", self.reported_from),
+                ("filter.reportedTo", self.reported_to),
+            ] {
+                if instant.is_some_and(|at| at.time() != chrono::NaiveTime::MIN) {
+                    return Err(AppError::bad_input(
+                        field,
+                        "public statistics take whole days: midnight UTC, e.g. 2024-11-19T00:00:00Z",
+                    ));
+                }
+            }
+        }
         if let Some(search) = &self.search {
             if search.trim().is_empty() {
                 return Err(AppError::bad_input("filter.search", "search text is empty"));
@@ -291,18 +306,24 @@ impl DisputeOrder {
     }
 }
 
-/// An opaque cursor: it names a row by id only, never by any field value. Continuing
-/// from it re-reads that row through the viewer's scope.
-pub fn encode_cursor(id: i32) -> String {
-    URL_SAFE_NO_PAD.encode(format!("dispute:{id}"))
+/// A new public id: 128 random bits, hex. Clients only ever see this id, never the row's
+/// serial one, so they cannot count the disputes between two of their own.
+pub fn new_public_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
-fn decode_cursor(cursor: &str) -> AppResult<i32> {
+/// An opaque cursor: it names a row by its public id only, never by any field value.
+/// Continuing from it re-reads that row through the viewer's scope.
+pub fn encode_cursor(public_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("dispute:{public_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<String> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("dispute:").and_then(|id| id.parse().ok()))
+        .and_then(|text| text.strip_prefix("dispute:").map(str::to_owned))
         .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
 }
 
@@ -343,7 +364,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(cursor) = after {
         let anchor_id = decode_cursor(cursor)?;
         let anchor = policy::visible_disputes(viewer)
-            .filter(dispute::Column::Id.eq(anchor_id))
+            .filter(dispute::Column::PublicId.eq(anchor_id))
             .one(db)
             .await?
             .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))?;
@@ -376,6 +397,24 @@ pub async fn count<C: ConnectionTrait>(
         .filter(filter.condition())
         .count(db)
         .await?)
+}
+
+/// One dispute the viewer sees, by the public id a client holds. Missing, malformed and
+/// out of scope are the same `NOT_FOUND`.
+pub async fn get_by_ref<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    public_id: &str,
+) -> AppResult<dispute::Model> {
+    let well_formed = public_id.len() == 32 && public_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(AppError::NotFound);
+    }
+    policy::visible_disputes(viewer)
+        .filter(dispute::Column::PublicId.eq(public_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// One dispute the viewer sees. Missing and out of scope are the same `NOT_FOUND`.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clocks;
 pub mod directory;
 pub mod disputes;
+pub mod projection;
 pub mod reference;
 pub mod report;
 pub mod tally;

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
+use crate::domain::disputes;
 use crate::domain::reference;
 use crate::domain::tally;
 use crate::domain::types::{DisputeCategory, DisputeStatus, EventKind, ReporterKind, Severity};
@@ -182,16 +183,10 @@ pub async fn report(
     let at = workflow::now();
     let fingerprint = input.fingerprint();
     let txn = db.begin().await?;
-    let placeholder = format!(
-        "PENDING-{}",
-        hex::encode(Sha256::digest(format!(
-            "{agency}{at}{fingerprint}{}",
-            rand::random::<u64>()
-        )))
-    );
     let inserted = dispute::Entity::insert(dispute::ActiveModel {
         id: NotSet,
-        ref_no: Set(placeholder[..40].to_owned()),
+        public_id: Set(disputes::new_public_id()),
+        ref_no: Set(new_ref_no(&regency.province_code, at)),
         title: Set(title),
         description: Set(description),
         category: Set(input.category.as_str().to_owned()),
@@ -239,15 +234,6 @@ pub async fn report(
         }
         Err(err) => return Err(err.into()),
     };
-    let ref_no = format!("PSK-{}-{}-{id:06}", regency.province_code, at.format("%Y"));
-    dispute::Entity::update_many()
-        .col_expr(
-            dispute::Column::RefNo,
-            sea_orm::sea_query::Expr::value(ref_no),
-        )
-        .filter(dispute::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
     if !pair_ids.is_empty() {
         dispute_party::Entity::insert_many(pair_ids.into_iter().map(|pair| {
             dispute_party::ActiveModel {
@@ -271,6 +257,21 @@ pub async fn report(
     tally::count_new(&txn, &created).await?;
     txn.commit().await?;
     Ok((created, false))
+}
+
+/// Letters and digits that survive being read over the phone (Crockford's base 32: no I,
+/// L, O or U).
+const REF_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A reference number staff can read aloud, e.g. `PSK-31-2024-7KQ2M-9XAB3`: the province
+/// and year, then 50 random bits, so it is not a sequence a caller could count disputes
+/// with (and two collide once in about 10^15).
+fn new_ref_no(province_code: &str, at: DateTime<Utc>) -> String {
+    let bits = rand::random::<u64>();
+    let symbol = |i: u32| char::from(REF_ALPHABET[((bits >> (5 * i)) & 31) as usize]);
+    let first: String = (0..5).map(symbol).collect();
+    let second: String = (5..10).map(symbol).collect();
+    format!("PSK-{province_code}-{}-{first}-{second}", at.format("%Y"))
 }
 
 async fn check_district(

@@ -1,5 +1,8 @@
-//! The dispute timeline's hash chain. Each event's hash covers its content and the previous
-//! event's hash, so editing or deleting any event breaks every link after it.
+//! The dispute timeline's hash chain. Each event's hash covers its content, a random salt
+//! of its own and the previous event's hash, so editing or deleting any event (or its
+//! salt) breaks every link after it. The salt is kept server-side and never served: without
+//! it a hash cannot confirm a guess of an event's hidden content (a classification out of
+//! five, a guessed note), which an unsalted hash of low-entropy content would.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use entity::dispute_event;
@@ -20,11 +23,41 @@ pub struct EventContent<'a> {
     pub changes: Option<&'a str>,
     pub note: Option<&'a str>,
     pub audience: Option<&'a str>,
+    /// `None` only for events written before salts existed.
+    pub salt: Option<&'a str>,
+}
+
+/// A fresh salt: 128 random bits, hex.
+pub fn new_salt() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// SHA-256 (hex) over the previous hash and the event's fields, serialised as a JSON array
 /// so that no two different contents share an encoding.
 pub fn event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
+    let Some(salt) = event.salt else {
+        return legacy_event_hash(prev_hash, event);
+    };
+    let canonical = serde_json::json!([
+        "v2",
+        salt,
+        prev_hash,
+        event.dispute_id,
+        event.seq,
+        event.kind,
+        event.actor_sub,
+        event.actor_role,
+        event.actor_agency,
+        event.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        event.changes,
+        event.note,
+        event.audience,
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// The hash of events written before salts existed.
+fn legacy_event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
     let canonical = serde_json::json!([
         prev_hash,
         event.dispute_id,
@@ -58,6 +91,7 @@ pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
                 changes: event.changes.as_deref(),
                 note: event.note.as_deref(),
                 audience: event.audience.as_deref(),
+                salt: event.salt.as_deref(),
             },
         );
         let in_order = usize::try_from(event.seq).ok() == Some(index + 1);
@@ -74,6 +108,10 @@ mod tests {
     use super::*;
 
     fn sample(note: Option<&str>) -> EventContent<'_> {
+        sample_salted(note, Some("00112233445566778899aabbccddeeff"))
+    }
+
+    fn sample_salted<'a>(note: Option<&'a str>, salt: Option<&'a str>) -> EventContent<'a> {
         EventContent {
             dispute_id: 1,
             seq: 1,
@@ -85,6 +123,7 @@ mod tests {
             changes: None,
             note,
             audience: None,
+            salt,
         }
     }
 
@@ -95,5 +134,16 @@ mod tests {
         assert_ne!(base, event_hash(GENESIS_HASH, &sample(Some("b"))));
         assert_ne!(base, event_hash(GENESIS_HASH, &sample(None)));
         assert_ne!(base, event_hash(&base, &sample(Some("a"))));
+        assert_ne!(
+            base,
+            event_hash(
+                GENESIS_HASH,
+                &sample_salted(Some("a"), Some("another salt"))
+            )
+        );
+        assert_ne!(
+            base,
+            event_hash(GENESIS_HASH, &sample_salted(Some("a"), None))
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
 use crate::domain::disputes;
 use crate::domain::tally;
-use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash};
+use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash, new_salt};
 use crate::domain::types::{
     DisputeStatus, EscalationTarget, EventKind, Role, ViolationClass, parse_stored,
 };
@@ -113,22 +113,193 @@ fn conflict(current_version: i32) -> AppError {
     }
 }
 
-/// Applies a change made by `action` to a dispute the viewer sees, at `expected_version`.
-pub async fn apply(
+/// One workflow request as the caller sent it: nothing in it is validated yet. `execute`
+/// is the only way to carry one out, so every workflow mutation passes the same gate.
+pub enum Command {
+    /// REPORTED → VERIFIED.
+    Verify { note: Option<String> },
+    /// VERIFIED → IN_MEDIATION.
+    StartMediation { note: Option<String> },
+    /// A mediation session of a dispute in mediation (the status stays IN_MEDIATION).
+    RecordMediation(Mediation),
+    /// Any open state → ESCALATED, handing the dispute to another body.
+    Escalate {
+        to: EscalationTarget,
+        reason: String,
+    },
+    /// Bawaslu's classification (no status change).
+    Classify {
+        violation: ViolationClass,
+        note: Option<String>,
+    },
+    /// A police intelligence note (readable by POLICE only).
+    AddIntelNote { note: String },
+    /// A note for everyone who sees the dispute, or for some roles (the author's role is
+    /// always included, so nobody writes what they cannot read back).
+    AddNote {
+        note: String,
+        audience: Option<Vec<Role>>,
+    },
+    /// Assigns an agency (it then sees the dispute, restricted or not).
+    AssignAgency { agency_code: String },
+    /// Removes an agency's assignment.
+    UnassignAgency { agency_code: String },
+    /// IN_MEDIATION or ESCALATED → RESOLVED.
+    Resolve { outcome: String },
+    /// REPORTED or VERIFIED → DISMISSED.
+    Dismiss { reason: String },
+    /// RESOLVED or DISMISSED → VERIFIED.
+    Reopen { reason: String },
+}
+
+impl Command {
+    /// The policy action this command is.
+    pub fn action(&self) -> Action {
+        match self {
+            Self::Verify { .. } => Action::Verify,
+            Self::StartMediation { .. } => Action::StartMediation,
+            Self::RecordMediation(_) => Action::RecordMediation,
+            Self::Escalate { .. } => Action::Escalate,
+            Self::Classify { .. } => Action::ClassifyViolation,
+            Self::AddIntelNote { .. } => Action::AddIntelNote,
+            Self::AddNote { .. } => Action::AddNote,
+            Self::AssignAgency { .. } | Self::UnassignAgency { .. } => Action::AssignAgency,
+            Self::Resolve { .. } => Action::Resolve,
+            Self::Dismiss { .. } => Action::Dismiss,
+            Self::Reopen { .. } => Action::Reopen,
+        }
+    }
+
+    /// Validates the command's input against the current row and says what it changes.
+    async fn change(
+        self,
+        db: &DatabaseConnection,
+        viewer: &Viewer,
+        current: &dispute::Model,
+    ) -> AppResult<Change> {
+        let with_status = |kind, to: DisputeStatus| {
+            let mut change = Change::new(kind);
+            change.to_status = Some(to);
+            change
+        };
+        Ok(match self {
+            Self::Verify { note } => {
+                let mut change = with_status(EventKind::Verified, DisputeStatus::Verified);
+                change.note = optional_note("note", note.as_deref())?;
+                change
+            }
+            Self::StartMediation { note } => {
+                let mut change =
+                    with_status(EventKind::MediationStarted, DisputeStatus::InMediation);
+                change.note = optional_note("note", note.as_deref())?;
+                change
+            }
+            Self::RecordMediation(mediation) => mediation_change(current, mediation)?,
+            Self::Escalate { to, reason } => {
+                let reason = text("reason", &reason, MAX_NOTE_CHARS, true)?;
+                let mut change = with_status(EventKind::Escalated, DisputeStatus::Escalated);
+                change.note = Some(reason.clone());
+                change
+                    .extra
+                    .insert("escalatedTo".into(), json!([null, to.as_str()]));
+                change.escalation = Some((to, reason));
+                change
+            }
+            Self::Classify { violation, note } => {
+                let mut change = Change::new(EventKind::Classified);
+                change.violation = Some(violation);
+                change.note = optional_note("note", note.as_deref())?;
+                change
+            }
+            Self::AddIntelNote { note } => {
+                let mut change = Change::new(EventKind::IntelNote);
+                change.note = Some(text("note", &note, MAX_NOTE_CHARS, true)?);
+                change.audience = Some(vec![Role::Police]);
+                change
+            }
+            Self::AddNote { note, audience } => {
+                let mut change = Change::new(EventKind::Note);
+                change.note = Some(text("note", &note, MAX_NOTE_CHARS, true)?);
+                change.audience = note_audience(viewer, audience)?;
+                change
+            }
+            Self::AssignAgency { agency_code } => {
+                if crate::domain::reference::agency(db, &agency_code)
+                    .await?
+                    .is_none()
+                {
+                    return Err(AppError::bad_input("agencyCode", "unknown agency"));
+                }
+                if assigned_agencies(db, current.id)
+                    .await?
+                    .contains(&agency_code)
+                {
+                    return Err(AppError::bad_input(
+                        "agencyCode",
+                        "the agency is already assigned",
+                    ));
+                }
+                let mut change = Change::new(EventKind::AgencyAssigned);
+                change
+                    .extra
+                    .insert("assignedAgencies".into(), json!([null, agency_code]));
+                change.assign = Some(agency_code);
+                change
+            }
+            Self::UnassignAgency { agency_code } => {
+                if !assigned_agencies(db, current.id)
+                    .await?
+                    .contains(&agency_code)
+                {
+                    return Err(AppError::bad_input(
+                        "agencyCode",
+                        "the agency is not assigned",
+                    ));
+                }
+                let mut change = Change::new(EventKind::AgencyUnassigned);
+                change
+                    .extra
+                    .insert("assignedAgencies".into(), json!([agency_code, null]));
+                change.unassign = Some(agency_code);
+                change
+            }
+            Self::Resolve { outcome } => {
+                let mut change = with_status(EventKind::Resolved, DisputeStatus::Resolved);
+                change.outcome = Some(text("outcome", &outcome, MAX_NOTE_CHARS, true)?);
+                change
+            }
+            Self::Dismiss { reason } => {
+                let mut change = with_status(EventKind::Dismissed, DisputeStatus::Dismissed);
+                change.outcome = Some(text("reason", &reason, MAX_NOTE_CHARS, true)?);
+                change
+            }
+            Self::Reopen { reason } => {
+                let mut change = with_status(EventKind::Reopened, DisputeStatus::Verified);
+                change.note = Some(text("reason", &reason, MAX_NOTE_CHARS, true)?);
+                change
+            }
+        })
+    }
+}
+
+/// Carries out a workflow command on the dispute `id` at `expected_version`. The order is
+/// the policy's: the caller's role may take the action at all (FORBIDDEN, before any input
+/// is read, so a role that may not act learns nothing from validation); the dispute is one
+/// it sees (NOT_FOUND); then the input is validated, the version compared and the
+/// transition checked.
+pub async fn execute(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: i32,
+    id: &str,
     expected_version: i32,
-    action: Action,
-    build: impl FnOnce(&dispute::Model) -> AppResult<Change>,
+    command: Command,
 ) -> AppResult<dispute::Model> {
-    let current = disputes::get(db, viewer, id).await?;
-    // Permission comes before anything the change itself checks, so a role that may not
-    // act learns nothing from validation errors.
+    let action = command.action();
     if !policy::can(viewer, action) {
         return Err(AppError::Forbidden);
     }
-    let change = build(&current)?;
+    let current = disputes::get_by_ref(db, viewer, id).await?;
+    let change = command.change(db, viewer, &current).await?;
     if current.version != expected_version {
         return Err(conflict(current.version));
     }
@@ -297,6 +468,7 @@ pub async fn append_event<C: ConnectionTrait>(
             .join(",")
     });
     let actor = viewer.subject_or_public().to_owned();
+    let salt = new_salt();
     let hash = event_hash(
         &prev_hash,
         &EventContent {
@@ -310,6 +482,7 @@ pub async fn append_event<C: ConnectionTrait>(
             changes: changes.as_deref(),
             note: change.note.as_deref(),
             audience: audience.as_deref(),
+            salt: Some(&salt),
         },
     );
     dispute_event::Entity::insert(dispute_event::ActiveModel {
@@ -326,6 +499,7 @@ pub async fn append_event<C: ConnectionTrait>(
         audience: Set(audience),
         prev_hash: Set(prev_hash),
         hash: Set(hash),
+        salt: Set(Some(salt)),
     })
     .exec_without_returning(db)
     .await?;
@@ -337,42 +511,6 @@ fn optional_note(field: &'static str, note: Option<&str>) -> AppResult<Option<St
         .transpose()
 }
 
-/// REPORTED → VERIFIED.
-pub async fn verify(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    note: Option<&str>,
-) -> AppResult<dispute::Model> {
-    let note = optional_note("note", note)?;
-    apply(db, viewer, id, version, Action::Verify, |_| {
-        let mut change = Change::new(EventKind::Verified);
-        change.to_status = Some(DisputeStatus::Verified);
-        change.note = note;
-        Ok(change)
-    })
-    .await
-}
-
-/// VERIFIED → IN_MEDIATION.
-pub async fn start_mediation(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    note: Option<&str>,
-) -> AppResult<dispute::Model> {
-    let note = optional_note("note", note)?;
-    apply(db, viewer, id, version, Action::StartMediation, |_| {
-        let mut change = Change::new(EventKind::MediationStarted);
-        change.to_status = Some(DisputeStatus::InMediation);
-        change.note = note;
-        Ok(change)
-    })
-    .await
-}
-
 /// A mediation session of a dispute in mediation.
 pub struct Mediation {
     pub held_at: DateTime<Utc>,
@@ -380,14 +518,7 @@ pub struct Mediation {
     pub outcome: String,
 }
 
-/// Records a mediation session (the status stays IN_MEDIATION).
-pub async fn record_mediation(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    mediation: Mediation,
-) -> AppResult<dispute::Model> {
+fn mediation_change(current: &dispute::Model, mediation: Mediation) -> AppResult<Change> {
     let outcome = text("outcome", &mediation.outcome, MAX_NOTE_CHARS, true)?;
     if mediation.participants.is_empty() {
         return Err(AppError::bad_input(
@@ -402,190 +533,43 @@ pub async fn record_mediation(
     if mediation.held_at > now() + chrono::Duration::minutes(5) {
         return Err(AppError::bad_input("heldAt", "heldAt is in the future"));
     }
-    apply(
-        db,
-        viewer,
-        id,
-        version,
-        Action::RecordMediation,
-        |current| {
-            if current.status != DisputeStatus::InMediation.as_str() {
-                return Err(AppError::InvalidTransition {
-                    allowed: policy::next_statuses(status_of(current)?)
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect(),
-                });
-            }
-            let mut change = Change::new(EventKind::MediationRecorded);
-            change.note = Some(outcome);
-            change.extra.insert(
-                "mediation".into(),
-                json!([null, { "heldAt": mediation.held_at, "participants": participants }]),
-            );
-            Ok(change)
-        },
-    )
-    .await
+    if current.status != DisputeStatus::InMediation.as_str() {
+        return Err(AppError::InvalidTransition {
+            allowed: policy::next_statuses(status_of(current)?)
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        });
+    }
+    let mut change = Change::new(EventKind::MediationRecorded);
+    change.note = Some(outcome);
+    change.extra.insert(
+        "mediation".into(),
+        json!([null, { "heldAt": mediation.held_at, "participants": participants }]),
+    );
+    Ok(change)
 }
 
-/// Any open state → ESCALATED, handing the dispute to another body.
-pub async fn escalate(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    to: EscalationTarget,
-    reason: &str,
-) -> AppResult<dispute::Model> {
-    let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, Action::Escalate, |_| {
-        let mut change = Change::new(EventKind::Escalated);
-        change.to_status = Some(DisputeStatus::Escalated);
-        change.note = Some(reason.clone());
-        change
-            .extra
-            .insert("escalatedTo".into(), json!([null, to.as_str()]));
-        change.escalation = Some((to, reason));
-        Ok(change)
-    })
-    .await
-}
-
-/// Bawaslu's classification (no status change).
-pub async fn classify(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    violation: ViolationClass,
-    note: Option<&str>,
-) -> AppResult<dispute::Model> {
-    let note = optional_note("note", note)?;
-    apply(db, viewer, id, version, Action::ClassifyViolation, |_| {
-        let mut change = Change::new(EventKind::Classified);
-        change.violation = Some(violation);
-        change.note = note;
-        Ok(change)
-    })
-    .await
-}
-
-/// A police intelligence note (readable by POLICE only).
-pub async fn add_intel_note(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    note: &str,
-) -> AppResult<dispute::Model> {
-    let note = text("note", note, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, Action::AddIntelNote, |_| {
-        let mut change = Change::new(EventKind::IntelNote);
-        change.note = Some(note);
-        change.audience = Some(vec![Role::Police]);
-        Ok(change)
-    })
-    .await
-}
-
-/// A note on the timeline for everyone who sees the dispute, or for some roles (the
-/// author's role is always included, so nobody writes what they cannot read back).
-pub async fn add_note(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    note: &str,
-    audience: Option<Vec<Role>>,
-) -> AppResult<dispute::Model> {
-    let note = text("note", note, MAX_NOTE_CHARS, true)?;
-    let audience = match audience {
-        None => None,
-        Some(roles) if roles.contains(&Role::Public) => {
-            return Err(AppError::bad_input(
-                "audience",
-                "PUBLIC cannot be an audience",
-            ));
-        }
-        Some(roles) if roles.is_empty() => {
-            return Err(AppError::bad_input(
-                "audience",
-                "name at least one role, or omit the audience",
-            ));
-        }
+/// The audience of a note: `None` for everyone who sees the dispute; otherwise the roles
+/// named plus the author's own.
+fn note_audience(viewer: &Viewer, audience: Option<Vec<Role>>) -> AppResult<Option<Vec<Role>>> {
+    match audience {
+        None => Ok(None),
+        Some(roles) if roles.contains(&Role::Public) => Err(AppError::bad_input(
+            "audience",
+            "PUBLIC cannot be an audience",
+        )),
+        Some(roles) if roles.is_empty() => Err(AppError::bad_input(
+            "audience",
+            "name at least one role, or omit the audience",
+        )),
         Some(mut roles) => {
             roles.push(viewer.role);
             roles.sort();
             roles.dedup();
-            Some(roles)
+            Ok(Some(roles))
         }
-    };
-    apply(db, viewer, id, version, Action::AddNote, |_| {
-        let mut change = Change::new(EventKind::Note);
-        change.note = Some(note);
-        change.audience = audience;
-        Ok(change)
-    })
-    .await
-}
-
-/// Assigns an agency to the dispute (it then sees it, restricted or not).
-pub async fn assign_agency(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    agency_code: &str,
-) -> AppResult<dispute::Model> {
-    let known = crate::domain::reference::agency(db, agency_code)
-        .await?
-        .is_some();
-    let assigned = assigned_agencies(db, id).await?;
-    apply(db, viewer, id, version, Action::AssignAgency, |_| {
-        if !known {
-            return Err(AppError::bad_input("agencyCode", "unknown agency"));
-        }
-        if assigned.iter().any(|a| a == agency_code) {
-            return Err(AppError::bad_input(
-                "agencyCode",
-                "the agency is already assigned",
-            ));
-        }
-        let mut change = Change::new(EventKind::AgencyAssigned);
-        change
-            .extra
-            .insert("assignedAgencies".into(), json!([null, agency_code]));
-        change.assign = Some(agency_code.to_owned());
-        Ok(change)
-    })
-    .await
-}
-
-/// Removes an agency's assignment.
-pub async fn unassign_agency(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    agency_code: &str,
-) -> AppResult<dispute::Model> {
-    let assigned = assigned_agencies(db, id).await?;
-    apply(db, viewer, id, version, Action::AssignAgency, |_| {
-        if !assigned.iter().any(|a| a == agency_code) {
-            return Err(AppError::bad_input(
-                "agencyCode",
-                "the agency is not assigned",
-            ));
-        }
-        let mut change = Change::new(EventKind::AgencyUnassigned);
-        change
-            .extra
-            .insert("assignedAgencies".into(), json!([agency_code, null]));
-        change.unassign = Some(agency_code.to_owned());
-        Ok(change)
-    })
-    .await
+    }
 }
 
 async fn assigned_agencies(db: &DatabaseConnection, id: i32) -> AppResult<Vec<String>> {
@@ -596,58 +580,4 @@ async fn assigned_agencies(db: &DatabaseConnection, id: i32) -> AppResult<Vec<St
         .into_iter()
         .map(|a| a.agency_code)
         .collect())
-}
-
-/// IN_MEDIATION or ESCALATED → RESOLVED.
-pub async fn resolve(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    outcome: &str,
-) -> AppResult<dispute::Model> {
-    let outcome = text("outcome", outcome, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, Action::Resolve, |_| {
-        let mut change = Change::new(EventKind::Resolved);
-        change.to_status = Some(DisputeStatus::Resolved);
-        change.outcome = Some(outcome);
-        Ok(change)
-    })
-    .await
-}
-
-/// REPORTED or VERIFIED → DISMISSED.
-pub async fn dismiss(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    reason: &str,
-) -> AppResult<dispute::Model> {
-    let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, Action::Dismiss, |_| {
-        let mut change = Change::new(EventKind::Dismissed);
-        change.to_status = Some(DisputeStatus::Dismissed);
-        change.outcome = Some(reason);
-        Ok(change)
-    })
-    .await
-}
-
-/// RESOLVED or DISMISSED → VERIFIED (ADMIN).
-pub async fn reopen(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i32,
-    version: i32,
-    reason: &str,
-) -> AppResult<dispute::Model> {
-    let reason = text("reason", reason, MAX_NOTE_CHARS, true)?;
-    apply(db, viewer, id, version, Action::Reopen, |_| {
-        let mut change = Change::new(EventKind::Reopened);
-        change.to_status = Some(DisputeStatus::Verified);
-        change.note = Some(reason);
-        Ok(change)
-    })
-    .await
 }

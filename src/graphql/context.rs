@@ -5,12 +5,17 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
 
+use crate::auth::policy;
 use crate::auth::viewer::{Authenticator, Viewer};
 use crate::db::Database;
 use crate::domain::audit::SensitiveRead;
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
+use crate::domain::projection::ReadLog;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
+
+/// The k of PUBLIC statistics when none is configured.
+pub const DEFAULT_PUBLIC_STATS_K: u64 = 5;
 
 /// Everything a resolver may need, built once per request by the HTTP layer.
 pub struct RequestContext {
@@ -26,6 +31,8 @@ pub struct RequestContext {
     /// Statistics computed in this request, so `disputeStats { total byStatus }` and
     /// `disputes { totalCount }` over one filter cost one query.
     stats: Mutex<HashMap<String, Arc<StatsCell>>>,
+    /// The k of PUBLIC statistics.
+    public_stats_k: u64,
 }
 
 type StatsCell = tokio::sync::OnceCell<Vec<(String, i64)>>;
@@ -47,6 +54,7 @@ impl RequestContext {
             auth,
             reads: Mutex::new(Vec::new()),
             stats: Mutex::new(HashMap::new()),
+            public_stats_k: DEFAULT_PUBLIC_STATS_K,
         }
     }
 
@@ -82,13 +90,29 @@ impl RequestContext {
             .sum())
     }
 
-    /// Notes a sensitive read for the access log. Fails closed: if the read cannot be
-    /// noted, the value is not returned.
-    pub fn record_read(&self, read: SensitiveRead) -> Result<(), AppError> {
-        self.reads
-            .lock()
-            .map(|mut reads| reads.push(read))
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("access log buffer poisoned")))
+    /// The same answer as PUBLIC statistics would give: counts rounded for k-anonymity
+    /// where the policy says so.
+    pub async fn published_stats(
+        &self,
+        filter: &DisputeFilter,
+        dimension: StatsDimension,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        let counts = self.stats(filter, dimension).await?;
+        Ok(policy::publish_counts(
+            &self.viewer,
+            counts,
+            self.public_stats_k,
+        ))
+    }
+
+    /// `stats_total` as the viewer may see it (rounded for PUBLIC, from the exact sum).
+    pub async fn published_total(&self, filter: &DisputeFilter) -> Result<u64, AppError> {
+        let total = self.stats_total(filter).await?;
+        Ok(policy::publish_count(
+            &self.viewer,
+            total,
+            self.public_stats_k,
+        ))
     }
 
     /// The reads noted so far, emptied.
@@ -97,6 +121,27 @@ impl RequestContext {
             .lock()
             .map(|mut reads| std::mem::take(&mut *reads))
             .unwrap_or_default()
+    }
+
+    /// Sets the k of PUBLIC statistics (`policy::publish_counts`).
+    pub fn with_public_stats_k(mut self, k: u64) -> Self {
+        self.public_stats_k = k;
+        self
+    }
+}
+
+impl ReadLog for RequestContext {
+    /// Notes a sensitive read for the access log, once per dispute and field. Fails
+    /// closed: if the read cannot be noted, the value is not returned.
+    fn record(&self, read: SensitiveRead) -> Result<(), AppError> {
+        self.reads
+            .lock()
+            .map(|mut reads| {
+                if !reads.contains(&read) {
+                    reads.push(read);
+                }
+            })
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("access log buffer poisoned")))
     }
 }
 

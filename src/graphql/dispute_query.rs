@@ -11,7 +11,7 @@ use crate::domain::disputes::{
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
 };
-use crate::error::{AppError, IntoGql};
+use crate::error::IntoGql;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::dispute::{
     self as dispute_type, Dispute, DisputeConnection, DisputeStats,
@@ -92,11 +92,6 @@ pub struct AccessLogFilterInput {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Parses a dispute id; a malformed one is reported as the same NOT_FOUND as a missing one.
-fn dispute_id(id: &ID) -> Result<i32, AppError> {
-    id.parse::<i32>().map_err(|_| AppError::NotFound)
-}
-
 /// A page counts as its size times what each item costs.
 fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     let size = first.map_or(disputes::DEFAULT_PAGE_SIZE as usize, |n| {
@@ -143,9 +138,10 @@ impl DisputeQuery {
     /// One dispute. Missing and out of the caller's scope answer the same NOT_FOUND.
     async fn dispute(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Dispute>> {
         let rc = ctx.request()?;
-        let id = dispute_id(&id).gql()?;
         Ok(Some(Dispute(
-            disputes::get(&rc.db.conn, &rc.viewer, id).await.gql()?,
+            disputes::get_by_ref(&rc.db.conn, &rc.viewer, &id)
+                .await
+                .gql()?,
         )))
     }
 
@@ -180,12 +176,7 @@ impl DisputeQuery {
         let rc = ctx.request()?;
         let input = filter.unwrap_or_default();
         let filter = AccessLogFilter {
-            dispute_id: input
-                .dispute_id
-                .as_ref()
-                .map(dispute_id)
-                .transpose()
-                .gql()?,
+            dispute_id: input.dispute_id.map(|id| id.0),
             field: input.field.map(|f| match f {
                 SensitiveField::Reporter => DisputeField::Reporter,
                 SensitiveField::IntelNotes => DisputeField::IntelNotes,

@@ -4,14 +4,13 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::dispute;
 
 use crate::domain::report::{self, NewReport, NewReporter};
 use crate::domain::types::{
     DisputeCategory, EscalationTarget, ReporterKind, Role, Severity, ViolationClass,
 };
-use crate::domain::workflow::{self, Mediation};
-use crate::error::{AppError, AppResult, IntoGql};
+use crate::domain::workflow::{self, Command, Mediation};
+use crate::error::IntoGql;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::dispute::Dispute;
 
@@ -156,13 +155,16 @@ pub struct ReasonInput {
     pub reason: String,
 }
 
-/// A malformed id is the same NOT_FOUND as a missing dispute.
-fn id_of(id: &ID) -> AppResult<i32> {
-    id.parse().map_err(|_| AppError::NotFound)
-}
-
-fn payload(result: AppResult<dispute::Model>) -> async_graphql::Result<DisputePayload> {
-    result
+/// Every workflow mutation: the command goes to `workflow::execute`, the one gate.
+async fn execute(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    command: Command,
+) -> async_graphql::Result<DisputePayload> {
+    let rc = ctx.request()?;
+    workflow::execute(&rc.db.conn, &rc.viewer, id, expected_version, command)
+        .await
         .map(|d| DisputePayload {
             dispute: Dispute(d),
         })
@@ -211,18 +213,8 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: TransitionInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::verify(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                input.note.as_deref(),
-            )
-            .await,
-        )
+        let command = Command::Verify { note: input.note };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// VERIFIED → IN_MEDIATION.
@@ -231,18 +223,8 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: TransitionInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::start_mediation(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                input.note.as_deref(),
-            )
-            .await,
-        )
+        let command = Command::StartMediation { note: input.note };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// Records a mediation session of a dispute IN_MEDIATION.
@@ -251,23 +233,12 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: RecordMediationInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        let mediation = Mediation {
+        let command = Command::RecordMediation(Mediation {
             held_at: input.held_at,
             participants: input.participants,
             outcome: input.outcome,
-        };
-        payload(
-            workflow::record_mediation(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                mediation,
-            )
-            .await,
-        )
+        });
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// Any open state → ESCALATED: hands the dispute to another body.
@@ -276,19 +247,11 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: EscalateDisputeInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::escalate(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                input.to,
-                &input.reason,
-            )
-            .await,
-        )
+        let command = Command::Escalate {
+            to: input.to,
+            reason: input.reason,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// Bawaslu's classification.
@@ -297,19 +260,11 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: ClassifyViolationInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::classify(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                input.violation,
-                input.note.as_deref(),
-            )
-            .await,
-        )
+        let command = Command::Classify {
+            violation: input.violation,
+            note: input.note,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// A police intelligence note (POLICE; readable by POLICE only).
@@ -318,18 +273,8 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: AddIntelNoteInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::add_intel_note(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.note,
-            )
-            .await,
-        )
+        let command = Command::AddIntelNote { note: input.note };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// A note on the timeline, for everyone who sees the dispute or for some roles.
@@ -338,59 +283,35 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: AddNoteInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::add_note(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.note,
-                input.audience,
-            )
-            .await,
-        )
+        let command = Command::AddNote {
+            note: input.note,
+            audience: input.audience,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
-    /// Assigns an agency (ADMIN).
+    /// Assigns an agency to the dispute (it then sees it, even when restricted).
     async fn assign_agency(
         &self,
         ctx: &Context<'_>,
         input: AssignAgencyInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::assign_agency(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.agency_code,
-            )
-            .await,
-        )
+        let command = Command::AssignAgency {
+            agency_code: input.agency_code,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
-    /// Removes an agency's assignment (ADMIN).
+    /// Removes an agency's assignment.
     async fn unassign_agency(
         &self,
         ctx: &Context<'_>,
         input: AssignAgencyInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::unassign_agency(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.agency_code,
-            )
-            .await,
-        )
+        let command = Command::UnassignAgency {
+            agency_code: input.agency_code,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// IN_MEDIATION or ESCALATED → RESOLVED.
@@ -399,18 +320,10 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: ResolveDisputeInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::resolve(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.outcome,
-            )
-            .await,
-        )
+        let command = Command::Resolve {
+            outcome: input.outcome,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// REPORTED or VERIFIED → DISMISSED.
@@ -419,18 +332,10 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: ReasonInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::dismiss(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.reason,
-            )
-            .await,
-        )
+        let command = Command::Dismiss {
+            reason: input.reason,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 
     /// RESOLVED or DISMISSED → VERIFIED (ADMIN).
@@ -439,17 +344,9 @@ impl DisputeMutation {
         ctx: &Context<'_>,
         input: ReasonInput,
     ) -> async_graphql::Result<DisputePayload> {
-        let rc = ctx.request()?;
-        let id = id_of(&input.id).gql()?;
-        payload(
-            workflow::reopen(
-                &rc.db.conn,
-                &rc.viewer,
-                id,
-                input.expected_version,
-                &input.reason,
-            )
-            .await,
-        )
+        let command = Command::Reopen {
+            reason: input.reason,
+        };
+        execute(ctx, &input.id, input.expected_version, command).await
     }
 }

@@ -1,6 +1,6 @@
 //! GraphiQL, served with all its assets from the binary (the posko's network may be closed
-//! to the internet), and in development an "explore as a role" bar that fetches a token
-//! from `/graphiql/token`. Production serves neither.
+//! to the internet), and in development with `POSKO_GRAPHIQL_TOKENS=true` an "explore as
+//! a role" bar that fetches a token from `/graphiql/token`. Production serves neither.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -31,7 +31,12 @@ pub async fn page(state: web::Data<AppState>) -> HttpResponse {
     let html = if GRAPHIQL_JS.is_empty() {
         MISSING.to_owned()
     } else {
-        PAGE.replace("/*POSKO_DEV*/false", "true")
+        match &state.graphiql_nonce {
+            Some(nonce) => PAGE
+                .replace("/*POSKO_DEV*/false", "true")
+                .replace("/*POSKO_NONCE*/\"\"", &format!("\"{nonce}\"")),
+            None => PAGE.to_owned(),
+        }
     };
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -66,16 +71,46 @@ pub struct RoleQuery {
     agency: String,
 }
 
-/// `GET /graphiql/token?role=…&agency=…`: a one-hour development token. Development mode
-/// only, and only to callers on this machine, so a development server reachable from a
-/// network hands no tokens out.
+/// The header in which GraphiQL's page sends back the nonce it was served with.
+pub const NONCE_HEADER: &str = "x-posko-graphiql-nonce";
+
+/// Whether a token request comes from a GraphiQL page this server served, on this
+/// machine. A loopback peer alone proves nothing behind a reverse proxy on the same host,
+/// so the request must also carry the page's nonce (which another origin cannot read: the
+/// page is never shared cross-origin) and must not come from another origin.
+fn from_own_page(state: &AppState, http: &HttpRequest) -> bool {
+    let Some(nonce) = &state.graphiql_nonce else {
+        return false;
+    };
+    let header = |name: &str| http.headers().get(name).and_then(|v| v.to_str().ok());
+    let local = http.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    let nonce_matches = header(NONCE_HEADER).is_some_and(|sent| {
+        sent.len() == nonce.len()
+            && sent
+                .bytes()
+                .zip(nonce.bytes())
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    });
+    let same_origin = match (header("origin"), header("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority == host),
+        (Some(_), None) => false,
+    };
+    let fetch_site_ok = header("sec-fetch-site").is_none_or(|site| site == "same-origin");
+    state.mode == Mode::Development && local && nonce_matches && same_origin && fetch_site_ok
+}
+
+/// `GET /graphiql/token?role=…&agency=…`: a one-hour development token, for GraphiQL's
+/// own page only (`from_own_page`). Anything else gets the 404 of a server without it.
 pub async fn token(
     state: web::Data<AppState>,
     http: HttpRequest,
     query: web::Query<RoleQuery>,
 ) -> HttpResponse {
-    let local = http.peer_addr().is_some_and(|a| a.ip().is_loopback());
-    if state.mode == Mode::Production || !local {
+    if !from_own_page(&state, &http) {
         return HttpResponse::NotFound().finish();
     }
     let Ok(role) = query.role.parse::<Role>() else {
@@ -101,6 +136,8 @@ pub async fn token(
         exp: now + 3600,
         iat: Some(now),
         nbf: Some(now),
+        iss: None,
+        aud: None,
     };
     match state.auth.verifier().mint(&claims) {
         Ok(token) => HttpResponse::Ok().json(serde_json::json!({ "token": token })),

@@ -455,12 +455,15 @@ async fn run(
                 .to_string(),
             );
     }
-    let context = Arc::new(RequestContext::new(
-        state.db.clone(),
-        viewer,
-        request_id.to_string(),
-        state.auth.clone(),
-    ));
+    let context = Arc::new(
+        RequestContext::new(
+            state.db.clone(),
+            viewer,
+            request_id.to_string(),
+            state.auth.clone(),
+        )
+        .with_public_stats_k(state.public_stats_k),
+    );
     let mut outcomes = Vec::with_capacity(batch.len());
     for params in batch {
         outcomes.push(execute(&state, &context, params, is_get).await);

@@ -31,6 +31,11 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     pub metrics: Metrics,
     pub mode: Mode,
+    /// Set when GraphiQL's token helper is on; the page carries it and the helper asks
+    /// for it back, so only a page this server served can mint tokens.
+    pub graphiql_nonce: Option<String>,
+    /// The k of PUBLIC statistics.
+    pub public_stats_k: u64,
 }
 
 /// Browsers may call the API from the listed origins (and from the service's own, so
@@ -65,6 +70,9 @@ impl Application {
     /// Connects, migrates, seeds, and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let verifier = Verifier::from_config(config)?;
+        if config.graphiql_tokens && config.mode == Mode::Production {
+            anyhow::bail!("POSKO_GRAPHIQL_TOKENS is a development aid; production refuses it");
+        }
         let persisted = PersistedOperations::new(
             config.persisted_operations.as_deref(),
             &config.allowlist_roles,
@@ -103,6 +111,10 @@ impl Application {
             ),
             metrics: Metrics::new()?,
             mode: config.mode,
+            public_stats_k: config.public_stats_k,
+            graphiql_nonce: config
+                .graphiql_tokens
+                .then(|| hex::encode(rand::random::<[u8; 16]>())),
         });
         let sweeper = state.clone();
         // Idle rate-limit keys are dropped once a minute so the table cannot grow without end.

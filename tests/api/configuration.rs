@@ -41,6 +41,8 @@ fn development_generates_a_secret_once_and_keeps_it_owner_only() {
         exp: u64::try_from(chrono::Utc::now().timestamp()).unwrap() + 60,
         iat: None,
         nbf: None,
+        iss: None,
+        aud: None,
     };
     let minted = first.mint(&claims).unwrap();
     // A restart reads the same secret, so earlier tokens stay valid.
@@ -135,4 +137,45 @@ fn posko_token_mints_a_verifiable_token_and_refuses_bad_requests() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn every_mode_refuses_an_empty_or_short_hs256_secret() {
+    for mode in ["development", "production"] {
+        for secret in ["", "short", "31-bytes-long-secret-xxxxxxxxxx"] {
+            let mut cli = test_cli_with("sqlite://unused.db", &["--env", mode]);
+            cli.config.jwt_secret = Some(secret.into());
+            let err = Verifier::from_config(&cli.config)
+                .err()
+                .unwrap_or_else(|| panic!("{mode} accepted a {}-byte secret", secret.len()));
+            assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn posko_token_adds_the_configured_issuer_and_audience() {
+    let cli = test_cli_with(
+        "sqlite://unused.db",
+        &[
+            "--jwt-issuer",
+            "https://sso.example",
+            "--jwt-audience",
+            "posko",
+        ],
+    );
+    let verifier = Verifier::from_config(&cli.config).unwrap();
+    let claims = posko::auth::jwt::Claims {
+        sub: "cli".into(),
+        role: "KPU".into(),
+        agency: "KPU_DKI".into(),
+        exp: u64::try_from(chrono::Utc::now().timestamp()).unwrap() + 60,
+        iat: None,
+        nbf: None,
+        iss: None,
+        aud: None,
+    };
+    let verified = verifier.verify(&verifier.mint(&claims).unwrap()).unwrap();
+    assert_eq!(verified.iss.as_deref(), Some("https://sso.example"));
+    assert_eq!(verified.aud, Some(serde_json::json!("posko")));
 }

@@ -126,6 +126,7 @@ async fn demo_disputes_are_varied_and_their_timelines_chain() {
                     changes: event.changes.as_deref(),
                     note: event.note.as_deref(),
                     audience: event.audience.as_deref(),
+                    salt: event.salt.as_deref(),
                 },
             );
             assert_eq!(

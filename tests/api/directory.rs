@@ -5,7 +5,7 @@ use entity::directory_change;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
-use crate::support::fixtures::{NewDispute, insert_dispute};
+use crate::support::fixtures::{NewDispute, gid, insert_dispute};
 use crate::support::spawn_app;
 use crate::support::tokens::token;
 
@@ -107,7 +107,7 @@ async fn admin_changes_a_jurisdiction_and_it_applies_at_once() {
     .await;
     let kodam = token("MEMBER", "KODAM_JAYA");
     let read = "query($id: ID!) { dispute(id: $id) { id } }";
-    app.gql_as(Some(&kodam), read, json!({ "id": depok.to_string() }))
+    app.gql_as(Some(&kodam), read, json!({ "id": gid(depok) }))
         .await
         .expect_ok();
 
@@ -122,7 +122,7 @@ async fn admin_changes_a_jurisdiction_and_it_applies_at_once() {
         &json!([{ "code": "31", "coverage": "FULL" }])
     );
     assert_eq!(
-        app.gql_as(Some(&kodam), read, json!({ "id": depok.to_string() }))
+        app.gql_as(Some(&kodam), read, json!({ "id": gid(depok) }))
             .await
             .error_codes(),
         ["NOT_FOUND"]

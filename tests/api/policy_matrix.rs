@@ -8,7 +8,7 @@ use posko::domain::types::{EscalationTarget, Role};
 use serde_json::json;
 use strum::IntoEnumIterator;
 
-use crate::support::fixtures::{NewDispute, NewEvent, append_event, escalate, insert_dispute};
+use crate::support::fixtures::{NewDispute, NewEvent, append_event, escalate, gid, insert_dispute};
 use crate::support::spawn_app;
 use crate::support::tokens::token;
 
@@ -78,7 +78,7 @@ async fn every_role_and_sensitive_field_resolves_as_the_policy_table_says() {
         ] {
             let bearer = agency_for(role).map(|agency| token(role.as_str(), agency));
             let answer = app
-                .gql_as(bearer.as_deref(), query, json!({ "id": id.to_string() }))
+                .gql_as(bearer.as_deref(), query, json!({ "id": gid(id) }))
                 .await;
             if role == Role::Public {
                 assert_eq!(

@@ -296,3 +296,38 @@ async fn a_refused_token_never_reaches_public_data() {
         .await;
     assert_refused(&answer, "public data with a bad token", &bad);
 }
+
+#[tokio::test]
+async fn a_configured_issuer_and_audience_are_required_not_only_checked() {
+    let app = idp_app().await;
+    let mut no_iss = idp_claims("KPU", "KPU_DKI");
+    no_iss.as_object_mut().unwrap().remove("iss");
+    let mut no_aud = idp_claims("KPU", "KPU_DKI");
+    no_aud.as_object_mut().unwrap().remove("aud");
+    for (case, claims) in [("no iss", no_iss), ("no aud", no_aud)] {
+        let rs = signed(Algorithm::RS256, "rsa_a.private.pem", None, &claims);
+        assert_refused(&me_with(&app, &rs).await, case, &rs);
+        let hs = hs256(&claims, TEST_SECRET.as_bytes());
+        assert_refused(&me_with(&app, &hs).await, case, &hs);
+    }
+    // An audience given as a list, as some identity providers write it, is accepted.
+    let mut listed = idp_claims("KPU", "KPU_DKI");
+    listed["aud"] = json!(["other", "posko"]);
+    let rs = signed(Algorithm::RS256, "rsa_a.private.pem", None, &listed);
+    me_with(&app, &rs).await.expect_ok();
+}
+
+#[tokio::test]
+async fn a_token_issued_in_the_future_beyond_the_leeway_is_refused() {
+    let app = spawn_app().await;
+    let mut ahead = claims("KPU", "KPU_DKI");
+    ahead["iat"] = json!(now() + 600);
+    let text = hs256(&ahead, TEST_SECRET.as_bytes());
+    assert_refused(&me_with(&app, &text).await, "iat in the future", &text);
+    // Within the leeway (30 s) a skewed clock is tolerated.
+    let mut skewed = claims("KPU", "KPU_DKI");
+    skewed["iat"] = json!(now() + 10);
+    me_with(&app, &hs256(&skewed, TEST_SECRET.as_bytes()))
+        .await
+        .expect_ok();
+}

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::fixtures::{
-    NewDispute, NewEvent, append_event, assign, escalate, insert_dispute,
+    NewDispute, NewEvent, append_event, assign, escalate, gid, insert_dispute,
 };
 use crate::support::tokens::token;
 use crate::support::{Gql, TestApp, spawn_app, spawn_app_with};
@@ -12,12 +12,8 @@ use crate::support::{Gql, TestApp, spawn_app, spawn_app_with};
 const ONE: &str = "query($id: ID!) { dispute(id: $id) { id title status reporter { name contact kind } intelNotes { note } violation events { kind note audience } viewerCan { readReporter readIntelNotes readViolation transitionTo } } }";
 
 async fn read_as(app: &TestApp, role: &str, agency: &str, id: i32) -> Gql {
-    app.gql_as(
-        Some(&token(role, agency)),
-        ONE,
-        json!({ "id": id.to_string() }),
-    )
-    .await
+    app.gql_as(Some(&token(role, agency)), ONE, json!({ "id": gid(id) }))
+        .await
 }
 
 async fn sees(app: &TestApp, role: &str, agency: &str, id: i32) -> bool {
@@ -124,7 +120,9 @@ async fn kabupaten_tangerang_is_split_between_two_poldas_by_district() {
 
 #[tokio::test]
 async fn public_sees_no_single_dispute_but_may_read_statistics() {
-    let app = spawn_app().await;
+    // k = 1 publishes exact counts, to see what PUBLIC's scope counts (k-anonymity has
+    // its own tests).
+    let app = spawn_app_with(&["--public-stats-k", "1"]).await;
     let id = insert_dispute(&app.db.conn, NewDispute::default()).await;
     insert_dispute(
         &app.db.conn,
@@ -134,7 +132,7 @@ async fn public_sees_no_single_dispute_but_may_read_statistics() {
         },
     )
     .await;
-    let one = app.gql_as(None, ONE, json!({ "id": id.to_string() })).await;
+    let one = app.gql_as(None, ONE, json!({ "id": gid(id) })).await;
     assert_eq!(one.error_codes(), ["NOT_FOUND"]);
     let list = app.gql("{ disputes { totalCount nodes { id } } }").await;
     assert_eq!(list.error_codes(), ["FORBIDDEN"]);
@@ -423,7 +421,7 @@ async fn reads_of_reporter_and_intel_notes_are_in_the_access_log_before_the_answ
     read_as(&app, "KPU", "KPU_DKI", id).await;
     let admin = token("ADMIN", "KESBANGPOL_DKI");
     let log = app
-        .gql_as(Some(&admin), "query($id: ID) { accessLog(filter: {disputeId: $id}) { nodes { subject role agencyCode disputeId field } } }", json!({ "id": id.to_string() }))
+        .gql_as(Some(&admin), "query($id: ID) { accessLog(filter: {disputeId: $id}) { nodes { subject role agencyCode disputeId field } } }", json!({ "id": gid(id) }))
         .await;
     log.expect_ok();
     let entries = log.data("accessLog.nodes").as_array().unwrap().clone();

@@ -8,6 +8,7 @@ use entity::{dispute, dispute_escalation, dispute_event};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
+use crate::support::fixtures::row_id;
 use crate::support::tokens::token;
 use crate::support::{Gql, TestApp, spawn_app};
 
@@ -263,7 +264,7 @@ async fn moves_outside_the_state_machine_are_invalid_transitions_naming_the_allo
         "KPU sees the dispute but may not verify it"
     );
     let events = dispute_event::Entity::find()
-        .filter(dispute_event::Column::DisputeId.eq(id.parse::<i32>().unwrap()))
+        .filter(dispute_event::Column::DisputeId.eq(row_id(&app.db.conn, &id).await))
         .count(&app.db.conn)
         .await
         .unwrap();
@@ -374,7 +375,7 @@ async fn fifty_concurrent_conflicting_mutations_lose_no_update() {
         "each version won exactly once"
     );
 
-    let numeric: i32 = id.parse().unwrap();
+    let numeric = row_id(&app.db.conn, &id).await;
     let seqs: Vec<i32> = {
         use sea_orm::QueryOrder;
         dispute_event::Entity::find()
@@ -469,7 +470,7 @@ async fn a_tampered_timeline_is_detected_and_its_first_broken_link_named() {
     )
     .await
     .expect_ok();
-    let numeric: i32 = id.parse().unwrap();
+    let numeric = row_id(&app.db.conn, &id).await;
     let event = dispute_event::Entity::find()
         .filter(dispute_event::Column::DisputeId.eq(numeric))
         .filter(dispute_event::Column::Seq.eq(2))
@@ -598,7 +599,7 @@ async fn the_legal_clocks_run_and_the_overdue_filter_agrees_with_them() {
         )
         .await
         .expect_ok();
-        let numeric: i32 = ids[index].parse().unwrap();
+        let numeric = row_id(&app.db.conn, &ids[index]).await;
         let row = dispute_escalation::Entity::find()
             .filter(dispute_escalation::Column::DisputeId.eq(numeric))
             .one(&app.db.conn)

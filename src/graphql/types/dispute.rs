@@ -1,7 +1,7 @@
-//! Disputes as clients see them. Sensitive fields are nullable and checked against
-//! `policy` in their resolvers: a forbidden one resolves to null with a FORBIDDEN error at
-//! its path, leaving its siblings intact; a permitted read of `reporter` or `intelNotes`
-//! is noted for the access log.
+//! Disputes as clients see them. Sensitive fields are nullable and come from
+//! `domain::projection`, which decides them by `policy` and notes each sensitive read: a
+//! forbidden one resolves to null with a FORBIDDEN error at its path, leaving its siblings
+//! intact. The resolvers here only format.
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, SimpleObject};
@@ -13,9 +13,9 @@ use super::election::{CandidatePair, Election, ElectionStage};
 use super::region::{Province, Regency};
 use super::{loaded, stored};
 use crate::auth::policy::{self, Action, DisputeFacts, DisputeField};
-use crate::domain::audit::SensitiveRead;
-use crate::domain::clocks::{self, Deadline};
+use crate::domain::clocks::Deadline;
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
+use crate::domain::projection::{self, VisibleEvent};
 use crate::domain::timeline;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, EscalationTarget, ReporterKind, Role, Severity, ViolationClass,
@@ -45,15 +45,6 @@ impl Dispute {
         Ok(DisputeFacts { escalated_to })
     }
 
-    async fn guard(&self, ctx: &Context<'_>, field: DisputeField) -> async_graphql::Result<()> {
-        let facts = self.facts(ctx).await?;
-        if policy::can_read(&ctx.request()?.viewer, field, &facts) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden).gql()
-        }
-    }
-
     async fn all_events(
         &self,
         ctx: &Context<'_>,
@@ -67,26 +58,13 @@ impl Dispute {
         )?
         .unwrap_or_default())
     }
-
-    async fn visible_events(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<dispute_event::Model>> {
-        let facts = self.facts(ctx).await?;
-        let viewer = &ctx.request()?.viewer;
-        Ok(self
-            .all_events(ctx)
-            .await?
-            .into_iter()
-            .filter(|e| policy::can_read_event(viewer, &e.kind, e.audience.as_deref(), &facts))
-            .collect())
-    }
 }
 
 #[Object]
 impl Dispute {
+    /// Opaque and random: it says nothing about how many disputes exist.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.0.public_id.clone())
     }
     /// The posko's reference number.
     async fn ref_no(&self) -> &str {
@@ -224,18 +202,15 @@ impl Dispute {
     /// Who reported it. BAWASLU and ADMIN; POLICE once escalated to the police or Gakkumdu.
     /// Every read is recorded in the access log.
     async fn reporter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reporter>> {
-        self.guard(ctx, DisputeField::Reporter).await?;
-        ctx.request()?
-            .record_read(SensitiveRead::of(&self.0, DisputeField::Reporter))
-            .gql()?;
-        let Some(kind) = self.0.reporter_kind.as_deref() else {
-            return Ok(None);
-        };
-        Ok(Some(Reporter {
-            kind: stored("dispute.reporter_kind", kind)?,
-            name: self.0.reporter_name.clone(),
-            contact: self.0.reporter_contact.clone(),
-        }))
+        let rc = ctx.request()?;
+        let facts = self.facts(ctx).await?;
+        Ok(projection::reporter(&rc.viewer, &self.0, &facts, rc)
+            .gql()?
+            .map(|r| Reporter {
+                kind: r.kind,
+                name: r.name,
+                contact: r.contact,
+            }))
     }
     /// The police's intelligence notes. POLICE only, not even ADMIN. Every read is recorded
     /// in the access log.
@@ -243,26 +218,27 @@ impl Dispute {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Vec<IntelNote>>> {
-        self.guard(ctx, DisputeField::IntelNotes).await?;
-        ctx.request()?
-            .record_read(SensitiveRead::of(&self.0, DisputeField::IntelNotes))
-            .gql()?;
+        let rc = ctx.request()?;
+        let facts = self.facts(ctx).await?;
+        let events = self.all_events(ctx).await?;
+        let notes = projection::intel_notes(&rc.viewer, &self.0, &facts, events, rc).gql()?;
         Ok(Some(
-            self.all_events(ctx)
-                .await?
+            notes
                 .into_iter()
-                .filter(|e| e.kind == crate::domain::types::EventKind::IntelNote.as_str())
-                .map(|e| IntelNote {
-                    at: e.at,
-                    note: e.note.unwrap_or_default(),
-                    author_agency: e.actor_agency,
+                .map(|n| IntelNote {
+                    at: n.at,
+                    note: n.note,
+                    author_agency: n.author_agency,
                 })
                 .collect(),
         ))
     }
     /// Bawaslu's classification. KPU, BAWASLU, POLICE and ADMIN.
     async fn violation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ViolationClass>> {
-        self.guard(ctx, DisputeField::Violation).await?;
+        let facts = self.facts(ctx).await?;
+        if !policy::can_read(&ctx.request()?.viewer, DisputeField::Violation, &facts) {
+            return Err(AppError::Forbidden).gql();
+        }
         self.0
             .violation
             .as_deref()
@@ -279,25 +255,37 @@ impl Dispute {
         ctx: &Context<'_>,
         last: Option<i32>,
     ) -> async_graphql::Result<Vec<DisputeEvent>> {
-        let mut events = self.visible_events(ctx).await?;
-        if let Some(last) = last {
-            let keep = usize::try_from(last.clamp(0, 1_000)).unwrap_or_default();
+        let keep = match last {
+            None => None,
+            Some(n) if (0..=MAX_EVENTS_LAST).contains(&n) => usize::try_from(n).ok(),
+            Some(_) => {
+                return Err(AppError::bad_input(
+                    "last",
+                    format!("last must be between 0 and {MAX_EVENTS_LAST}"),
+                ))
+                .gql();
+            }
+        };
+        let rc = ctx.request()?;
+        let facts = self.facts(ctx).await?;
+        let events = self.all_events(ctx).await?;
+        let mut events = projection::timeline(&rc.viewer, &self.0, &facts, events, rc).gql()?;
+        if let Some(keep) = keep {
             let skip = events.len().saturating_sub(keep);
             events.drain(..skip);
         }
         Ok(events.into_iter().map(DisputeEvent).collect())
     }
-    /// The legal clocks running for it (calendar days).
+    /// The legal clocks running for it (calendar days). Bawaslu's decision clock is shown
+    /// only to roles that read `violation` (it is met by a classification).
     async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders
-                .escalations_by_dispute
-                .load_one(self.0.id)
-                .await,
-        )?;
-        Ok(clocks::deadlines(
+        let rc = ctx.request()?;
+        let rows = loaded(rc.loaders.escalations_by_dispute.load_one(self.0.id).await)?;
+        let facts = self.facts(ctx).await?;
+        Ok(projection::deadlines(
+            &rc.viewer,
             &self.0,
+            &facts,
             &rows.unwrap_or_default(),
             chrono::Utc::now(),
         ))
@@ -382,42 +370,50 @@ pub struct ViewerCan {
     pub transition_to: Vec<DisputeStatus>,
 }
 
-/// One entry of the append-only timeline.
-pub struct DisputeEvent(pub dispute_event::Model);
+/// The largest `last` of `Dispute.events`.
+pub const MAX_EVENTS_LAST: i32 = 1_000;
+
+/// One entry of the append-only timeline, as `projection::timeline` let the caller see it.
+pub struct DisputeEvent(VisibleEvent);
 
 #[Object]
 impl DisputeEvent {
-    /// 1, 2, 3… without gaps.
+    /// 1, 2, 3… without gaps in the whole timeline (events the caller may not see leave
+    /// gaps in what it is shown).
     async fn seq(&self) -> i32 {
-        self.0.seq
+        self.0.seq()
     }
     /// What happened, e.g. `VERIFIED`, `ESCALATED`, `NOTE`.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind()
     }
     async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+        self.0.at()
     }
-    /// The `sub` of the officer who acted.
-    async fn actor(&self) -> &str {
-        &self.0.actor_sub
+    /// The `sub` (user id) of the officer who acted: ADMIN and the acting agency only;
+    /// everyone else reads `actorRole` and `actorAgency`.
+    async fn actor(&self) -> async_graphql::Result<Option<&str>> {
+        match self.0.actor() {
+            Some(actor) => Ok(Some(actor)),
+            None => Err(AppError::Forbidden).gql(),
+        }
     }
     async fn actor_role(&self) -> async_graphql::Result<Role> {
-        stored("dispute_event.actor_role", &self.0.actor_role)
+        stored("dispute_event.actor_role", self.0.actor_role())
     }
     async fn actor_agency(&self) -> Option<&str> {
-        self.0.actor_agency.as_deref()
+        self.0.actor_agency()
     }
     /// The changed fields as JSON: `{"field": [before, after]}`.
     async fn changes(&self) -> Option<&str> {
-        self.0.changes.as_deref()
+        self.0.changes()
     }
     async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+        self.0.note()
     }
     /// The roles the note was written for; empty when for everyone who sees the dispute.
     async fn audience(&self) -> async_graphql::Result<Vec<Role>> {
-        let Some(roles) = self.0.audience.as_deref() else {
+        let Some(roles) = self.0.audience() else {
             return Ok(Vec::new());
         };
         roles
@@ -425,9 +421,14 @@ impl DisputeEvent {
             .map(|r| stored("dispute_event.audience", r.trim()))
             .collect()
     }
-    /// SHA-256 over this event and the previous event's hash.
-    async fn hash(&self) -> &str {
-        &self.0.hash
+    /// SHA-256 over this event, a random salt kept by the server and the previous event's
+    /// hash (ADMIN only). The salt makes it useless for confirming a guess of an event's
+    /// content; `timelineIntact` says whether the chain holds.
+    async fn hash(&self) -> async_graphql::Result<Option<&str>> {
+        match self.0.hash() {
+            Some(hash) => Ok(Some(hash)),
+            None => Err(AppError::Forbidden).gql(),
+        }
     }
 }
 
@@ -464,7 +465,7 @@ pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> Dispute
     connection.edges.extend(
         page.rows
             .into_iter()
-            .map(|row| Edge::new(disputes::encode_cursor(row.id), Dispute(row))),
+            .map(|row| Edge::new(disputes::encode_cursor(&row.public_id), Dispute(row))),
     );
     connection
 }
@@ -480,6 +481,9 @@ pub struct Count {
 
 /// Aggregate counts, each computed only when selected, under the caller's own scope
 /// (for PUBLIC: every dispute that is not restricted). Each list is ordered by key.
+/// PUBLIC's counts are k-anonymous: each is rounded down to a multiple of k (default 5),
+/// a key whose count rounds to 0 is left out, and `total` is the rounded exact total (so it
+/// may exceed the sum of the rounded parts).
 pub struct DisputeStats {
     filter: DisputeFilter,
 }
@@ -494,7 +498,10 @@ impl DisputeStats {
         ctx: &Context<'_>,
         dimension: StatsDimension,
     ) -> async_graphql::Result<Vec<(String, i64)>> {
-        ctx.request()?.stats(&self.filter, dimension).await.gql()
+        ctx.request()?
+            .published_stats(&self.filter, dimension)
+            .await
+            .gql()
     }
 
     async fn by(
@@ -515,7 +522,7 @@ impl DisputeStats {
 impl DisputeStats {
     /// The sum of `byStatus` (a dispute has exactly one status).
     async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        ctx.request()?.stats_total(&self.filter).await.gql()
+        ctx.request()?.published_total(&self.filter).await.gql()
     }
     async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Status).await

@@ -92,8 +92,9 @@ impl AccessLogEntry {
     async fn agency_code(&self) -> &str {
         &self.0.agency_code
     }
+    /// The dispute's (public) id.
     async fn dispute_id(&self) -> ID {
-        ID(self.0.dispute_id.to_string())
+        ID(self.0.dispute_public_id.clone())
     }
     /// `reporter` or `intelNotes`.
     async fn field(&self) -> &str {

@@ -55,8 +55,9 @@ pub struct NewEvent {
 /// Inserts a dispute with a REPORTED event; returns its id.
 pub async fn insert_dispute(db: &DatabaseConnection, spec: NewDispute) -> i32 {
     let province = spec.regency.split('.').next().unwrap().to_owned();
-    let row = dispute::ActiveModel {
+    let mut row = dispute::ActiveModel {
         id: NotSet,
+        public_id: Set(format!("{:032x}", rand_ref())),
         ref_no: Set(format!("T-{}", rand_ref())),
         title: Set(spec.title.clone()),
         description: Set(format!("Uraian: {}", spec.title)),
@@ -88,6 +89,14 @@ pub async fn insert_dispute(db: &DatabaseConnection, spec: NewDispute) -> i32 {
     .insert(db)
     .await
     .expect("fixture dispute inserts");
+    // Tests name fixtures by row id; `gid` gives the public id clients use for it.
+    row = dispute::ActiveModel {
+        public_id: Set(gid(row.id)),
+        ..row.into()
+    }
+    .update(db)
+    .await
+    .expect("fixture public id");
     // Fixtures write rows directly, so they keep the statistics counters as reports do.
     posko::domain::tally::count_new(db, &row)
         .await
@@ -104,6 +113,23 @@ pub async fn insert_dispute(db: &DatabaseConnection, spec: NewDispute) -> i32 {
     )
     .await;
     row.id
+}
+
+/// The row id of the dispute a client knows by its public id.
+pub async fn row_id(db: &DatabaseConnection, public_id: &str) -> i32 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    dispute::Entity::find()
+        .filter(dispute::Column::PublicId.eq(public_id))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("a dispute with this public id")
+        .id
+}
+
+/// The public id (what GraphQL calls `id`) of a fixture dispute.
+pub fn gid(id: i32) -> String {
+    format!("{id:032x}")
 }
 
 fn rand_ref() -> u128 {
@@ -133,6 +159,7 @@ pub async fn append_event(db: &DatabaseConnection, dispute_id: i32, event: NewEv
         "BAWASLU" => "BAWASLU_DKI",
         _ => "KESBANGPOL_DKI",
     };
+    let salt = posko::domain::timeline::new_salt();
     let hash = event_hash(
         &prev,
         &EventContent {
@@ -146,6 +173,7 @@ pub async fn append_event(db: &DatabaseConnection, dispute_id: i32, event: NewEv
             changes: None,
             note: event.note,
             audience: event.audience,
+            salt: Some(&salt),
         },
     );
     dispute_event::ActiveModel {
@@ -162,6 +190,7 @@ pub async fn append_event(db: &DatabaseConnection, dispute_id: i32, event: NewEv
         audience: Set(event.audience.map(Into::into)),
         prev_hash: Set(prev),
         hash: Set(hash),
+        salt: Set(Some(salt)),
     }
     .insert(db)
     .await
