@@ -813,6 +813,16 @@ pub fn covers_whole_province(viewer: &Viewer, province: &str) -> bool {
     }
 }
 
+/// Whether the viewer manages the directory of a region: a regency inside its
+/// jurisdiction, or a whole province it holds. ADMIN's directory edits touch only such
+/// rows.
+pub fn manages_region(viewer: &Viewer, province: &str, regency: Option<&str>) -> bool {
+    match regency {
+        Some(regency) => covers(&viewer.jurisdiction, province, regency, None),
+        None => covers_whole_province(viewer, province),
+    }
+}
+
 /// Whether the viewer's agency covers the whole country (a national body may edit the
 /// national schedule).
 pub fn covers_whole_country(viewer: &Viewer) -> bool {

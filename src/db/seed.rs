@@ -2,13 +2,14 @@
 //! official codes, so running it again changes nothing. It is not a migration: applied
 //! migrations are immutable, and reference data is corrected over time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context as _, bail};
 use chrono::NaiveDate;
 use entity::{
-    agency, agency_jurisdiction, candidate_pair, district, election, election_stage,
-    jurisdiction_district, posko, posko_member, province, regency, region_alias, seed_state,
+    agency, agency_jurisdiction, candidate_pair, directory_change, district, election,
+    election_stage, jurisdiction_district, posko, posko_member, province, regency, region_alias,
+    seed_state,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -105,6 +106,30 @@ pub struct SeedReport {
     pub elections: usize,
     pub stages: usize,
     pub agencies: usize,
+    /// Rows the directory changed, which the seed left as they are.
+    pub skipped: Vec<String>,
+}
+
+/// What ADMIN and KPU changed through the directory and schedule mutations
+/// (`directory_change`): the seed never overwrites or brings back those rows, so an edit
+/// made during an election survives a new data version.
+struct Edited(HashSet<(String, String)>);
+
+impl Edited {
+    async fn load<C: ConnectionTrait>(db: &C) -> anyhow::Result<Self> {
+        Ok(Self(
+            directory_change::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.entity, c.entity_key))
+                .collect(),
+        ))
+    }
+
+    fn contains(&self, entity: &str, key: &str) -> bool {
+        self.0.contains(&(entity.to_owned(), key.to_owned()))
+    }
 }
 
 /// Bump when the seeding code changes in a way the data files do not show.
@@ -150,13 +175,21 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
 /// Upserts every reference table in one transaction, whatever the database holds.
 pub async fn run_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::Result<SeedReport> {
     let txn = db.begin().await?;
+    let edited = Edited::load(&txn).await?;
+    let mut skipped = Vec::new();
     let provinces = seed_regions(&txn).await?;
     let regencies = regency::Entity::find().all(&txn).await?.len();
     let elections = seed_elections(&txn).await?;
-    let stages = seed_stages(&txn).await?;
+    let stages = seed_stages(&txn, &edited, &mut skipped).await?;
     seed_candidates(&txn).await?;
-    let agencies = seed_agencies(&txn).await?;
-    seed_poskos(&txn).await?;
+    let agencies = seed_agencies(&txn, &edited, &mut skipped).await?;
+    seed_poskos(&txn, &edited, &mut skipped).await?;
+    if !skipped.is_empty() {
+        tracing::warn!(
+            rows = ?skipped,
+            "reference seed: left rows the directory changed as they are"
+        );
+    }
     seed_state::Entity::insert(seed_state::ActiveModel {
         name: Set("reference".to_owned()),
         fingerprint: Set(fingerprint()),
@@ -175,6 +208,7 @@ pub async fn run_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::R
         elections,
         stages,
         agencies,
+        skipped,
     })
 }
 
@@ -380,7 +414,11 @@ struct SecondRoundRow {
     source: String,
 }
 
-async fn seed_stages<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
+async fn seed_stages<C: ConnectionTrait>(
+    db: &C,
+    edited: &Edited,
+    skipped: &mut Vec<String>,
+) -> anyhow::Result<usize> {
     let mut models = Vec::new();
     for row in rows::<StageRow>("pilkada2024_stages.csv", STAGES)? {
         let phase = match row.phase.as_str() {
@@ -442,6 +480,20 @@ async fn seed_stages<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
         });
     }
     let count = models.len();
+    let models: Vec<election_stage::ActiveModel> = models
+        .into_iter()
+        .filter(|m| {
+            let key = match &m.key {
+                sea_orm::ActiveValue::Set(key) | sea_orm::ActiveValue::Unchanged(key) => key,
+                sea_orm::ActiveValue::NotSet => return true,
+            };
+            let changed = edited.contains("election_stage", key);
+            if changed {
+                skipped.push(format!("stage {key}"));
+            }
+            !changed
+        })
+        .collect();
     election_stage::Entity::insert_many(models)
         .on_conflict(
             OnConflict::column(election_stage::Column::Key)
@@ -549,10 +601,18 @@ struct JurisdictionRow {
     confidence: String,
 }
 
-async fn seed_agencies<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
+async fn seed_agencies<C: ConnectionTrait>(
+    db: &C,
+    edited: &Edited,
+    skipped: &mut Vec<String>,
+) -> anyhow::Result<usize> {
     let agencies: Vec<AgencyRow> = rows("agencies.csv", AGENCIES)?;
     let mut models = Vec::new();
     for row in &agencies {
+        if edited.contains("agency", &row.code) {
+            skipped.push(format!("agency {}", row.code));
+            continue;
+        }
         let kind: AgencyKind = row
             .kind
             .parse()
@@ -585,6 +645,10 @@ async fn seed_agencies<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
 
     let mut jurisdictions = Vec::new();
     for row in rows::<JurisdictionRow>("agency_jurisdictions.csv", JURISDICTIONS)? {
+        if edited.contains("agency_jurisdiction", &row.agency_code) {
+            skipped.push(format!("jurisdiction of {}", row.agency_code));
+            continue;
+        }
         let coverage: Coverage = row
             .coverage
             .parse()
@@ -632,6 +696,9 @@ async fn seed_agencies<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
         .collect();
     let mut links = Vec::new();
     for (agency_code, regency_code, names) in PARTIAL_DISTRICTS {
+        if edited.contains("agency_jurisdiction", agency_code) {
+            continue;
+        }
         let jurisdiction = agency_jurisdiction::Entity::find()
             .filter(agency_jurisdiction::Column::AgencyCode.eq(*agency_code))
             .filter(agency_jurisdiction::Column::RegionCode.eq(*regency_code))
@@ -674,7 +741,11 @@ struct PoskoRow {
     hotline: String,
 }
 
-async fn seed_poskos<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
+async fn seed_poskos<C: ConnectionTrait>(
+    db: &C,
+    edited: &Edited,
+    skipped: &mut Vec<String>,
+) -> anyhow::Result<()> {
     for row in rows::<PoskoRow>("poskos.csv", POSKOS)? {
         posko::Entity::insert(posko::ActiveModel {
             id: NotSet,
@@ -702,12 +773,22 @@ async fn seed_poskos<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
             .await?
             .context("the posko just written is missing")?
             .id;
-        let members = std::iter::once(row.host_agency_code.as_str())
-            .chain(row.member_agency_codes.split(';').map(str::trim))
-            .map(|code| posko_member::ActiveModel {
-                posko_id: Set(posko_id),
-                agency_code: Set(code.to_owned()),
-            });
+        let members: Vec<posko_member::ActiveModel> =
+            std::iter::once(row.host_agency_code.as_str())
+                .chain(row.member_agency_codes.split(';').map(str::trim))
+                .filter(|code| {
+                    let key = format!("{}:{code}", row.province_code);
+                    let changed = edited.contains("posko_member", &key);
+                    if changed {
+                        skipped.push(format!("posko member {key}"));
+                    }
+                    !changed
+                })
+                .map(|code| posko_member::ActiveModel {
+                    posko_id: Set(posko_id),
+                    agency_code: Set(code.to_owned()),
+                })
+                .collect();
         posko_member::Entity::insert_many(members)
             .on_conflict(
                 OnConflict::columns([

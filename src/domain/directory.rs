@@ -78,14 +78,22 @@ fn check_dates(starts_on: Option<NaiveDate>, ends_on: Option<NaiveDate>) -> AppR
     Ok(())
 }
 
+/// A client's id of a row, read only after the permission check (a malformed id is the
+/// caller's input like any other).
+pub fn parse_id(field: &'static str, id: &str) -> AppResult<i32> {
+    id.parse()
+        .map_err(|_| AppError::bad_input(field, "not a valid id"))
+}
+
 async fn editable_election(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: i32,
+    id: &str,
 ) -> AppResult<election::Model> {
     if !policy::can(viewer, Action::EditSchedule) {
         return Err(AppError::Forbidden);
     }
+    let id = parse_id("electionId", id)?;
     let election = reference::election(db, id)
         .await?
         .ok_or_else(|| AppError::bad_input("electionId", "unknown election"))?;
@@ -109,7 +117,8 @@ async fn editable_election(
 
 /// A new stage of one election (e.g. Jakarta's second round).
 pub struct NewStage {
-    pub election_id: i32,
+    /// As the client sent it.
+    pub election_id: String,
     pub code: String,
     pub name: String,
     pub label_en: String,
@@ -128,7 +137,7 @@ pub async fn create_stage(
     viewer: &Viewer,
     input: NewStage,
 ) -> AppResult<election_stage::Model> {
-    let election = editable_election(db, viewer, input.election_id).await?;
+    let election = editable_election(db, viewer, &input.election_id).await?;
     let code = check_code("code", &input.code)?;
     let name = text("name", &input.name, 200, true)?;
     let label_en = text("labelEn", &input.label_en, 200, true)?;
@@ -231,19 +240,20 @@ pub struct StageChanges {
 pub async fn update_stage(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: i32,
+    id: &str,
     changes: StageChanges,
 ) -> AppResult<election_stage::Model> {
     if !policy::can(viewer, Action::EditSchedule) {
         return Err(AppError::Forbidden);
     }
+    let id = parse_id("id", id)?;
     let stage = election_stage::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or_else(|| AppError::bad_input("id", "unknown stage"))?;
     match stage.election_id {
         Some(election_id) => {
-            editable_election(db, viewer, election_id).await?;
+            editable_election(db, viewer, &election_id.to_string()).await?;
         }
         None if policy::covers_whole_country(viewer) => {}
         None => return Err(AppError::Forbidden),
@@ -360,8 +370,10 @@ pub struct RegionGrant {
     pub district_codes: Vec<String>,
 }
 
-/// Replaces an agency's jurisdiction. Every region must lie in ADMIN's own jurisdiction;
-/// PARTIAL needs districts of that regency.
+/// Replaces the part of an agency's jurisdiction that lies inside ADMIN's own: every
+/// region given must lie there, and the agency's rows outside it (Polda Metro Jaya's
+/// Depok, Bekasi and Tangerang, for Kesbangpol DKI) are kept as they are. PARTIAL needs
+/// districts of that regency.
 pub async fn set_jurisdiction(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -399,13 +411,7 @@ pub async fn set_jurisdiction(
                 (code.clone(), None)
             }
         };
-        let inside = policy::covers(
-            &viewer.jurisdiction,
-            &province,
-            regency.as_deref().unwrap_or(""),
-            None,
-        ) && (regency.is_some() || policy::covers_whole_province(viewer, &province));
-        if !inside {
+        if !policy::manages_region(viewer, &province, regency.as_deref()) {
             return Err(AppError::Forbidden);
         }
         if grant.coverage == Coverage::Partial
@@ -432,18 +438,35 @@ pub async fn set_jurisdiction(
             grant.district_codes,
         ));
     }
-    let before: Vec<String> = agency_jurisdiction::Entity::find()
+    let txn = db.begin().await?;
+    let (replaced, kept): (Vec<_>, Vec<_>) = agency_jurisdiction::Entity::find()
         .filter(agency_jurisdiction::Column::AgencyCode.eq(agency_code))
-        .all(db)
+        .all(&txn)
         .await?
         .into_iter()
+        .partition(|j| policy::manages_region(viewer, &j.province_code, j.regency_code.as_deref()));
+    let before: Vec<String> = replaced
+        .iter()
         .map(|j| format!("{}:{}", j.region_code, j.coverage))
         .collect();
-    let txn = db.begin().await?;
-    agency_jurisdiction::Entity::delete_many()
-        .filter(agency_jurisdiction::Column::AgencyCode.eq(agency_code))
+    let replaced_ids: Vec<i32> = replaced.iter().map(|j| j.id).collect();
+    jurisdiction_district::Entity::delete_many()
+        .filter(jurisdiction_district::Column::JurisdictionId.is_in(replaced_ids.clone()))
         .exec(&txn)
         .await?;
+    agency_jurisdiction::Entity::delete_many()
+        .filter(agency_jurisdiction::Column::Id.is_in(replaced_ids))
+        .exec(&txn)
+        .await?;
+    if rows
+        .iter()
+        .any(|(code, ..)| kept.iter().any(|k| &k.region_code == code))
+    {
+        return Err(AppError::bad_input(
+            "regions",
+            "a region is already granted by a body outside your jurisdiction",
+        ));
+    }
     let mut after = Vec::new();
     for (code, province, regency, coverage, districts) in rows {
         let saved = agency_jurisdiction::ActiveModel {

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use crate::domain::directory::{self, AgencyInput, NewStage, RegionGrant, StageChanges};
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage, StagePhase};
-use crate::error::{AppError, IntoGql};
+use crate::error::IntoGql;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::ElectionStage;
@@ -78,11 +78,6 @@ pub struct PoskoMemberInput {
     pub agency_code: String,
 }
 
-fn stage_id(field: &'static str, id: &ID) -> Result<i32, AppError> {
-    id.parse()
-        .map_err(|_| AppError::bad_input(field, "not a valid id"))
-}
-
 /// Schedule and directory changes; each is recorded with who, when, before and after.
 #[derive(Default)]
 pub struct DirectoryMutation;
@@ -97,7 +92,7 @@ impl DirectoryMutation {
     ) -> async_graphql::Result<ElectionStage> {
         let rc = ctx.request()?;
         let stage = NewStage {
-            election_id: stage_id("electionId", &input.election_id).gql()?,
+            election_id: input.election_id.0,
             code: input.code,
             name: input.name,
             label_en: input.label_en,
@@ -122,7 +117,6 @@ impl DirectoryMutation {
         input: UpdateStageInput,
     ) -> async_graphql::Result<ElectionStage> {
         let rc = ctx.request()?;
-        let id = stage_id("id", &input.id).gql()?;
         let changes = StageChanges {
             name: input.name,
             starts_on: input.starts_on,
@@ -132,7 +126,7 @@ impl DirectoryMutation {
             held: input.held,
         };
         Ok(ElectionStage(
-            directory::update_stage(&rc.db.conn, &rc.viewer, id, changes)
+            directory::update_stage(&rc.db.conn, &rc.viewer, &input.id, changes)
                 .await
                 .gql()?,
         ))

@@ -97,6 +97,14 @@ async fn kpu_dki_schedules_a_second_round_only_where_the_win_rule_has_one() {
 #[tokio::test]
 async fn admin_changes_a_jurisdiction_and_it_applies_at_once() {
     let app = spawn_app().await;
+    let timur = insert_dispute(
+        &app.db.conn,
+        NewDispute {
+            regency: "31.75",
+            ..Default::default()
+        },
+    )
+    .await;
     let depok = insert_dispute(
         &app.db.conn,
         NewDispute {
@@ -107,26 +115,41 @@ async fn admin_changes_a_jurisdiction_and_it_applies_at_once() {
     .await;
     let kodam = token("MEMBER", "KODAM_JAYA");
     let read = "query($id: ID!) { dispute(id: $id) { id } }";
-    app.gql_as(Some(&kodam), read, json!({ "id": gid(depok) }))
-        .await
-        .expect_ok();
+    for id in [timur, depok] {
+        app.gql_as(Some(&kodam), read, json!({ "id": gid(id) }))
+            .await
+            .expect_ok();
+    }
 
+    // Kesbangpol DKI narrows Kodam Jaya inside DKI to Jakarta Pusat; what Kodam holds
+    // outside DKI (Depok) is not Kesbangpol DKI's to change and stays.
     let admin = token("ADMIN", "KESBANGPOL_DKI");
     let set = "mutation($input: SetJurisdictionInput!) { setAgencyJurisdiction(input: $input) { code jurisdiction { code coverage } } }";
     let answer = app
-        .gql_as(Some(&admin), set, json!({ "input": { "agencyCode": "KODAM_JAYA", "regions": [{ "code": "31", "coverage": "FULL" }] } }))
+        .gql_as(Some(&admin), set, json!({ "input": { "agencyCode": "KODAM_JAYA", "regions": [{ "code": "31.71", "coverage": "FULL" }] } }))
         .await;
     answer.expect_ok();
-    assert_eq!(
-        answer.data("setAgencyJurisdiction.jurisdiction"),
-        &json!([{ "code": "31", "coverage": "FULL" }])
+    let codes: Vec<&str> = answer
+        .data("setAgencyJurisdiction.jurisdiction")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"31.71") && codes.contains(&"32.76"),
+        "{codes:?}"
     );
+    assert!(!codes.contains(&"31"), "{codes:?}");
     assert_eq!(
-        app.gql_as(Some(&kodam), read, json!({ "id": gid(depok) }))
+        app.gql_as(Some(&kodam), read, json!({ "id": gid(timur) }))
             .await
             .error_codes(),
         ["NOT_FOUND"]
     );
+    app.gql_as(Some(&kodam), read, json!({ "id": gid(depok) }))
+        .await
+        .expect_ok();
 
     // Kesbangpol DKI may not grant what it does not hold itself.
     let outside = app

@@ -25,5 +25,6 @@ mod schema_file;
 mod service;
 mod statistics;
 mod tokens;
+mod trust;
 mod visibility;
 mod workflow;

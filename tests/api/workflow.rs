@@ -915,6 +915,126 @@ async fn a_role_that_may_not_act_is_refused_before_any_validation() {
     let app = spawn_app().await;
     let (id, _) = reported(&app).await;
     let kpu = Caller::new("KPU", "KPU_DKI");
+    let admin = admin();
+    let bawaslu = Caller::new("BAWASLU", "BAWASLU_DKI");
+    // Every workflow mutation, by a role the policy does not allow, with input that is
+    // invalid in every field it has (empty texts, a malformed id): FORBIDDEN, never
+    // BAD_USER_INPUT, NOT_FOUND or INVALID_TRANSITION.
+    let refused: [(&Caller, &str, Value); 12] = [
+        (
+            &kpu,
+            "verifyDispute",
+            json!({ "id": "x", "expectedVersion": -1, "note": "" }),
+        ),
+        (
+            &kpu,
+            "startMediation",
+            json!({ "id": "x", "expectedVersion": -1, "note": " " }),
+        ),
+        (
+            &kpu,
+            "recordMediation",
+            json!({ "id": "x", "expectedVersion": -1, "heldAt": "2999-01-01T00:00:00Z", "participants": [], "outcome": "" }),
+        ),
+        (
+            &kpu,
+            "escalateDispute",
+            json!({ "id": "x", "expectedVersion": -1, "to": "POLICE", "reason": "" }),
+        ),
+        (
+            &admin,
+            "classifyViolation",
+            json!({ "id": "x", "expectedVersion": -1, "violation": "ETHICS", "note": "" }),
+        ),
+        (
+            &admin,
+            "addIntelNote",
+            json!({ "id": "x", "expectedVersion": -1, "note": "" }),
+        ),
+        (
+            &kpu,
+            "assignAgency",
+            json!({ "id": "x", "expectedVersion": -1, "agencyCode": "" }),
+        ),
+        (
+            &kpu,
+            "unassignAgency",
+            json!({ "id": "x", "expectedVersion": -1, "agencyCode": "" }),
+        ),
+        (
+            &kpu,
+            "resolveDispute",
+            json!({ "id": "x", "expectedVersion": -1, "outcome": "" }),
+        ),
+        (
+            &kpu,
+            "dismissDispute",
+            json!({ "id": "x", "expectedVersion": -1, "reason": "" }),
+        ),
+        (
+            &bawaslu,
+            "reopenDispute",
+            json!({ "id": "x", "expectedVersion": -1, "reason": "" }),
+        ),
+        (
+            &kpu,
+            "reopenDispute",
+            json!({ "id": id, "expectedVersion": 1, "reason": "" }),
+        ),
+    ];
+    for (caller, mutation, input) in refused {
+        let answer = transition(&app, caller, mutation, input).await;
+        assert_eq!(
+            answer.error_codes(),
+            ["FORBIDDEN"],
+            "{mutation}: {:#}",
+            answer.body
+        );
+    }
+    // PUBLIC may not add notes or report, whatever it sends.
+    let public_note = app
+        .gql_as(
+            None,
+            "mutation($input: AddNoteInput!) { addNote(input: $input) { dispute { id } } }",
+            json!({ "input": { "id": "x", "expectedVersion": -1, "note": "" } }),
+        )
+        .await;
+    assert_eq!(public_note.error_codes(), ["FORBIDDEN"]);
+    let mut bad_report = report_input();
+    bad_report["title"] = json!("");
+    bad_report["regencyCode"] = json!("99.99");
+    let public_report = app
+        .gql_as(None, &report_mutation(), json!({ "input": bad_report }))
+        .await;
+    assert_eq!(public_report.error_codes(), ["FORBIDDEN"]);
+    // The directory and the schedule: a role without the action, malformed ids.
+    for (caller, query, input) in [
+        (
+            &kpu,
+            "mutation($input: SetJurisdictionInput!) { setAgencyJurisdiction(input: $input) { code } }",
+            json!({ "agencyCode": "", "regions": [] }),
+        ),
+        (
+            &admin,
+            "mutation($input: CreateStageInput!) { createStage(input: $input) { code } }",
+            json!({ "electionId": "not-an-id", "code": "", "name": "", "labelEn": "", "phase": "IMPLEMENTATION", "round": 0, "confirmed": true }),
+        ),
+        (
+            &admin,
+            "mutation($input: UpdateStageInput!) { updateStage(input: $input) { code } }",
+            json!({ "id": "not-an-id", "name": "" }),
+        ),
+    ] {
+        let answer = app
+            .gql_as(Some(&caller.token), query, json!({ "input": input }))
+            .await;
+        assert_eq!(
+            answer.error_codes(),
+            ["FORBIDDEN"],
+            "{query}: {:#}",
+            answer.body
+        );
+    }
     // Each of these would be BAD_USER_INPUT or INVALID_TRANSITION for ADMIN; for KPU, which
     // sees the dispute but may not take these actions, they are FORBIDDEN.
     for (mutation, input) in [
