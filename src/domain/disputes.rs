@@ -19,6 +19,7 @@ use crate::domain::tally;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
 };
+use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
 
 /// Default page size of dispute lists.
@@ -341,7 +342,7 @@ pub fn page_size(first: Option<i32>) -> AppResult<u64> {
 
 /// One page of a dispute list.
 pub struct DisputePage {
-    pub rows: Vec<dispute::Model>,
+    pub rows: Vec<VisibleDispute>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
 }
@@ -379,7 +380,7 @@ pub async fn list<C: ConnectionTrait>(
     let has_next_page = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok(DisputePage {
-        rows,
+        rows: rows.into_iter().map(VisibleDispute::new).collect(),
         has_next_page,
         has_previous_page: after.is_some(),
     })
@@ -405,6 +406,17 @@ pub async fn get_by_ref<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
     public_id: &str,
+) -> AppResult<VisibleDispute> {
+    row_by_ref(db, viewer, public_id)
+        .await
+        .map(VisibleDispute::new)
+}
+
+/// `get_by_ref`'s row, for the domain's own writes.
+pub(in crate::domain) async fn row_by_ref<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    public_id: &str,
 ) -> AppResult<dispute::Model> {
     let well_formed = public_id.len() == 32 && public_id.bytes().all(|b| b.is_ascii_hexdigit());
     if !well_formed {
@@ -412,19 +424,6 @@ pub async fn get_by_ref<C: ConnectionTrait>(
     }
     policy::visible_disputes(viewer)
         .filter(dispute::Column::PublicId.eq(public_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// One dispute the viewer sees. Missing and out of scope are the same `NOT_FOUND`.
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    viewer: &Viewer,
-    id: i32,
-) -> AppResult<dispute::Model> {
-    policy::visible_disputes(viewer)
-        .filter(dispute::Column::Id.eq(id))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)

@@ -11,4 +11,5 @@ pub mod report;
 pub mod tally;
 pub mod timeline;
 pub mod types;
+pub mod visible;
 pub mod workflow;

@@ -5,13 +5,14 @@
 //! GraphQL resolvers (and later subscriptions) only format what these return.
 
 use chrono::{DateTime, Utc};
-use entity::{dispute, dispute_escalation, dispute_event};
+use entity::{dispute_escalation, dispute_event};
 
 use crate::auth::policy::{self, DisputeFacts, DisputeField, EventField};
 use crate::auth::viewer::Viewer;
 use crate::domain::audit::SensitiveRead;
 use crate::domain::clocks::{self, Deadline};
-use crate::domain::types::{EventKind, ReporterKind, parse_stored};
+use crate::domain::types::{EventKind, ReporterKind, ViolationClass, parse_stored};
+use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
 
 /// Where sensitive reads are noted; the request writes them before its answer leaves.
@@ -67,7 +68,7 @@ impl VisibleEvent {
 /// `intelNotes` as much as the field is.
 pub fn timeline(
     viewer: &Viewer,
-    dispute: &dispute::Model,
+    dispute: &VisibleDispute,
     facts: &DisputeFacts,
     events: Vec<dispute_event::Model>,
     log: &dyn ReadLog,
@@ -85,7 +86,7 @@ pub fn timeline(
         .iter()
         .any(|e| e.event.kind == EventKind::IntelNote.as_str())
     {
-        log.record(SensitiveRead::of(dispute, DisputeField::IntelNotes))?;
+        log.record(SensitiveRead::of(&dispute.row, DisputeField::IntelNotes))?;
     }
     Ok(visible)
 }
@@ -100,21 +101,22 @@ pub struct ReporterIdentity {
 /// The reporter, if the viewer may read it (FORBIDDEN otherwise); the read is noted.
 pub fn reporter(
     viewer: &Viewer,
-    dispute: &dispute::Model,
+    dispute: &VisibleDispute,
     facts: &DisputeFacts,
     log: &dyn ReadLog,
 ) -> AppResult<Option<ReporterIdentity>> {
     if !policy::can_read(viewer, DisputeField::Reporter, facts) {
         return Err(AppError::Forbidden);
     }
-    log.record(SensitiveRead::of(dispute, DisputeField::Reporter))?;
-    let Some(kind) = dispute.reporter_kind.as_deref() else {
+    log.record(SensitiveRead::of(&dispute.row, DisputeField::Reporter))?;
+    let row = &dispute.row;
+    let Some(kind) = row.reporter_kind.as_deref() else {
         return Ok(None);
     };
     Ok(Some(ReporterIdentity {
         kind: parse_stored("dispute.reporter_kind", kind)?,
-        name: dispute.reporter_name.clone(),
-        contact: dispute.reporter_contact.clone(),
+        name: row.reporter_name.clone(),
+        contact: row.reporter_contact.clone(),
     }))
 }
 
@@ -129,7 +131,7 @@ pub struct IntelNote {
 /// noted.
 pub fn intel_notes(
     viewer: &Viewer,
-    dispute: &dispute::Model,
+    dispute: &VisibleDispute,
     facts: &DisputeFacts,
     events: Vec<dispute_event::Model>,
     log: &dyn ReadLog,
@@ -137,7 +139,7 @@ pub fn intel_notes(
     if !policy::can_read(viewer, DisputeField::IntelNotes, facts) {
         return Err(AppError::Forbidden);
     }
-    log.record(SensitiveRead::of(dispute, DisputeField::IntelNotes))?;
+    log.record(SensitiveRead::of(&dispute.row, DisputeField::IntelNotes))?;
     Ok(events
         .into_iter()
         .filter(|e| e.kind == EventKind::IntelNote.as_str())
@@ -149,18 +151,35 @@ pub fn intel_notes(
         .collect())
 }
 
+/// Bawaslu's classification, if the viewer may read it (FORBIDDEN otherwise).
+pub fn violation(
+    viewer: &Viewer,
+    dispute: &VisibleDispute,
+    facts: &DisputeFacts,
+) -> AppResult<Option<ViolationClass>> {
+    if !policy::can_read(viewer, DisputeField::Violation, facts) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(dispute
+        .row
+        .violation
+        .as_deref()
+        .map(|v| parse_stored("dispute.violation", v))
+        .transpose()?)
+}
+
 /// The legal clocks as the viewer may see them. Bawaslu's decision clock is met by a
 /// classification, so a viewer that may not read `violation` does not see that clock at
 /// all (its `met` or `overdue` would say whether Bawaslu has classified).
 pub fn deadlines(
     viewer: &Viewer,
-    dispute: &dispute::Model,
+    dispute: &VisibleDispute,
     facts: &DisputeFacts,
     escalations: &[dispute_escalation::Model],
     now: DateTime<Utc>,
 ) -> Vec<Deadline> {
     let reads_violation = policy::can_read(viewer, DisputeField::Violation, facts);
-    clocks::deadlines(dispute, escalations, now)
+    clocks::deadlines(&dispute.row, escalations, now)
         .into_iter()
         .filter(|d| reads_violation || !d.kind.reveals_classification())
         .collect()

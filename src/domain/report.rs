@@ -16,6 +16,7 @@ use crate::domain::disputes;
 use crate::domain::reference;
 use crate::domain::tally;
 use crate::domain::types::{DisputeCategory, DisputeStatus, EventKind, ReporterKind, Severity};
+use crate::domain::visible::VisibleDispute;
 use crate::domain::workflow::{self, Change, text};
 use crate::error::{AppError, AppResult};
 
@@ -80,6 +81,16 @@ fn optional_text(
 /// Files a report, or returns the earlier one filed with the same idempotency key by the
 /// same agency (`true` when replayed).
 pub async fn report(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewReport,
+) -> AppResult<(VisibleDispute, bool)> {
+    filed(db, viewer, input)
+        .await
+        .map(|(row, replayed)| (VisibleDispute::new(row), replayed))
+}
+
+async fn filed(
     db: &DatabaseConnection,
     viewer: &Viewer,
     input: NewReport,

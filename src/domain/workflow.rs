@@ -20,6 +20,7 @@ use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash, new_salt};
 use crate::domain::types::{
     DisputeStatus, EscalationTarget, EventKind, Role, ViolationClass, parse_stored,
 };
+use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
 
 /// Longest note, reason or outcome accepted.
@@ -293,12 +294,12 @@ pub async fn execute(
     id: &str,
     expected_version: i32,
     command: Command,
-) -> AppResult<dispute::Model> {
+) -> AppResult<VisibleDispute> {
     let action = command.action();
     if !policy::can(viewer, action) {
         return Err(AppError::Forbidden);
     }
-    let current = disputes::get_by_ref(db, viewer, id).await?;
+    let current = disputes::row_by_ref(db, viewer, id).await?;
     let change = command.change(db, viewer, &current).await?;
     if current.version != expected_version {
         return Err(conflict(current.version));
@@ -307,7 +308,10 @@ pub async fn execute(
     if let Some(to) = change.to_status {
         check_transition(from, to, action)?;
     }
-    write(db, viewer, current, expected_version, change).await
+    // The row was read through the viewer's scope, and a change never narrows it.
+    write(db, viewer, current, expected_version, change)
+        .await
+        .map(VisibleDispute::new)
 }
 
 async fn write(

@@ -138,7 +138,7 @@ impl DisputeQuery {
     /// One dispute. Missing and out of the caller's scope answer the same NOT_FOUND.
     async fn dispute(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Dispute>> {
         let rc = ctx.request()?;
-        Ok(Some(Dispute(
+        Ok(Some(Dispute::new(
             disputes::get_by_ref(&rc.db.conn, &rc.viewer, &id)
                 .await
                 .gql()?,

@@ -16,6 +16,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value,
 };
 
+use crate::domain::visible::DisputeId;
 use crate::error::AppError;
 
 /// A database failure shared by every key of the failed batch.
@@ -129,6 +130,65 @@ where
     )
 }
 
+/// All rows of a dispute's child table (timeline, escalations, assignments, parties) for
+/// disputes the viewer sees: keyed by `DisputeId`, which only a `VisibleDispute` hands
+/// out, so these loaders cannot be pointed at a dispute outside the viewer's scope.
+pub struct ChildrenOf<E: EntityTrait> {
+    db: DatabaseConnection,
+    column: E::Column,
+    order: E::Column,
+    parent: fn(&E::Model) -> i32,
+}
+
+impl<E> Loader<DisputeId> for ChildrenOf<E>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+{
+    type Value = Vec<E::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DisputeId],
+    ) -> Result<HashMap<DisputeId, Self::Value>, Self::Error> {
+        let by_row: HashMap<i32, DisputeId> = keys.iter().map(|k| (k.raw(), *k)).collect();
+        let rows = E::find()
+            .filter(self.column.is_in(by_row.keys().copied()))
+            .order_by_asc(self.order)
+            .all(&self.db)
+            .await
+            .map_err(|err| LoadError(Arc::new(err)))?;
+        let mut grouped: HashMap<DisputeId, Vec<E::Model>> = HashMap::with_capacity(keys.len());
+        for row in rows {
+            if let Some(key) = by_row.get(&(self.parent)(&row)) {
+                grouped.entry(*key).or_default().push(row);
+            }
+        }
+        Ok(grouped)
+    }
+}
+
+fn children<E: EntityTrait>(
+    db: &DatabaseConnection,
+    column: E::Column,
+    order: E::Column,
+    parent: fn(&E::Model) -> i32,
+) -> DataLoader<ChildrenOf<E>>
+where
+    E::Model: Send + Sync + Clone,
+{
+    DataLoader::new(
+        ChildrenOf {
+            db: db.clone(),
+            column,
+            order,
+            parent,
+        },
+        tokio::spawn,
+    )
+}
+
 /// The stages of a cycle's national schedule (those that belong to no single election).
 pub struct NationalStages {
     db: DatabaseConnection,
@@ -174,12 +234,10 @@ pub struct Loaders {
     pub members_by_posko: DataLoader<ManyBy<posko_member::Entity, i32>>,
     pub candidate_pair: DataLoader<OneBy<candidate_pair::Entity, i32>>,
     pub stage: DataLoader<OneBy<election_stage::Entity, i32>>,
-    // The dispute loaders below are keyed by ids of disputes the caller already obtained
-    // through `policy::visible_disputes`; they never widen the scope.
-    pub escalations_by_dispute: DataLoader<ManyBy<dispute_escalation::Entity, i32>>,
-    pub events_by_dispute: DataLoader<ManyBy<dispute_event::Entity, i32>>,
-    pub assignments_by_dispute: DataLoader<ManyBy<dispute_assignment::Entity, i32>>,
-    pub parties_by_dispute: DataLoader<ManyBy<dispute_party::Entity, i32>>,
+    pub escalations_by_dispute: DataLoader<ChildrenOf<dispute_escalation::Entity>>,
+    pub events_by_dispute: DataLoader<ChildrenOf<dispute_event::Entity>>,
+    pub assignments_by_dispute: DataLoader<ChildrenOf<dispute_assignment::Entity>>,
+    pub parties_by_dispute: DataLoader<ChildrenOf<dispute_party::Entity>>,
 }
 
 impl Loaders {
@@ -256,25 +314,25 @@ impl Loaders {
                 m.id
             }),
             stage: one::<election_stage::Entity, _>(db, election_stage::Column::Id, |m| m.id),
-            escalations_by_dispute: many::<dispute_escalation::Entity, _>(
+            escalations_by_dispute: children::<dispute_escalation::Entity>(
                 db,
                 dispute_escalation::Column::DisputeId,
                 dispute_escalation::Column::Id,
                 |m| m.dispute_id,
             ),
-            events_by_dispute: many::<dispute_event::Entity, _>(
+            events_by_dispute: children::<dispute_event::Entity>(
                 db,
                 dispute_event::Column::DisputeId,
                 dispute_event::Column::Seq,
                 |m| m.dispute_id,
             ),
-            assignments_by_dispute: many::<dispute_assignment::Entity, _>(
+            assignments_by_dispute: children::<dispute_assignment::Entity>(
                 db,
                 dispute_assignment::Column::DisputeId,
                 dispute_assignment::Column::AgencyCode,
                 |m| m.dispute_id,
             ),
-            parties_by_dispute: many::<dispute_party::Entity, _>(
+            parties_by_dispute: children::<dispute_party::Entity>(
                 db,
                 dispute_party::Column::DisputeId,
                 dispute_party::Column::CandidatePairId,

@@ -166,7 +166,7 @@ async fn execute(
     workflow::execute(&rc.db.conn, &rc.viewer, id, expected_version, command)
         .await
         .map(|d| DisputePayload {
-            dispute: Dispute(d),
+            dispute: Dispute::new(d),
         })
         .gql()
 }
@@ -202,7 +202,7 @@ impl DisputeMutation {
             .await
             .gql()?;
         Ok(ReportDisputePayload {
-            dispute: Dispute(dispute),
+            dispute: Dispute::new(dispute),
             replayed,
         })
     }

@@ -6,7 +6,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{dispute, dispute_event};
+use entity::dispute_event;
 
 use super::agency::Agency;
 use super::election::{CandidatePair, Election, ElectionStage};
@@ -20,11 +20,19 @@ use crate::domain::timeline;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, EscalationTarget, ReporterKind, Role, Severity, ViolationClass,
 };
+use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 
 /// A friction between campaign teams (or with officials) that the posko handles.
-pub struct Dispute(pub dispute::Model);
+pub struct Dispute(VisibleDispute);
+
+impl Dispute {
+    /// Wraps a dispute the domain let the caller see; there is no other way to make one.
+    pub fn new(dispute: VisibleDispute) -> Self {
+        Self(dispute)
+    }
+}
 
 impl Dispute {
     async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
@@ -32,7 +40,7 @@ impl Dispute {
             ctx.request()?
                 .loaders
                 .escalations_by_dispute
-                .load_one(self.0.id)
+                .load_one(self.0.id())
                 .await,
         )?;
         let mut escalated_to = Vec::new();
@@ -53,7 +61,7 @@ impl Dispute {
             ctx.request()?
                 .loaders
                 .events_by_dispute
-                .load_one(self.0.id)
+                .load_one(self.0.id())
                 .await,
         )?
         .unwrap_or_default())
@@ -64,58 +72,58 @@ impl Dispute {
 impl Dispute {
     /// Opaque and random: it says nothing about how many disputes exist.
     async fn id(&self) -> ID {
-        ID(self.0.public_id.clone())
+        ID(self.0.public_id().to_owned())
     }
     /// The posko's reference number.
     async fn ref_no(&self) -> &str {
-        &self.0.ref_no
+        self.0.ref_no()
     }
     async fn title(&self) -> &str {
-        &self.0.title
+        self.0.title()
     }
     async fn description(&self) -> &str {
-        &self.0.description
+        self.0.description()
     }
     async fn category(&self) -> async_graphql::Result<DisputeCategory> {
-        stored("dispute.category", &self.0.category)
+        stored("dispute.category", self.0.category())
     }
     async fn severity(&self) -> async_graphql::Result<Severity> {
-        stored("dispute.severity", &self.0.severity)
+        stored("dispute.severity", self.0.severity())
     }
     async fn status(&self) -> async_graphql::Result<DisputeStatus> {
-        stored("dispute.status", &self.0.status)
+        stored("dispute.status", self.0.status())
     }
     /// Seen only by ADMIN and the agencies assigned to it or escalated to.
     async fn restricted(&self) -> bool {
-        self.0.restricted
+        self.0.restricted()
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+        self.0.occurred_at()
     }
     async fn reported_at(&self) -> DateTime<Utc> {
-        self.0.reported_at
+        self.0.reported_at()
     }
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.0.updated_at()
     }
     /// Increases with every change; mutations take it as `expectedVersion`.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.0.version()
     }
     /// Free-text place (street, polling station).
     async fn location_text(&self) -> Option<&str> {
-        self.0.location_text.as_deref()
+        self.0.location_text()
     }
     /// The district (kecamatan) code, when known.
     async fn district_code(&self) -> Option<&str> {
-        self.0.district_code.as_deref()
+        self.0.district_code()
     }
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
                 .loaders
                 .province
-                .load_one(self.0.province_code.clone())
+                .load_one(self.0.province_code().to_owned())
                 .await,
         )?;
         Ok(row.map(Province))
@@ -125,14 +133,14 @@ impl Dispute {
             ctx.request()?
                 .loaders
                 .regency
-                .load_one(self.0.regency_code.clone())
+                .load_one(self.0.regency_code().to_owned())
                 .await,
         )?;
         Ok(row.map(Regency))
     }
     /// The election stage in force where and when it occurred.
     async fn stage(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ElectionStage>> {
-        let Some(id) = self.0.stage_id else {
+        let Some(id) = self.0.stage_id() else {
             return Ok(None);
         };
         let row = loaded(ctx.request()?.loaders.stage.load_one(id).await)?;
@@ -140,11 +148,11 @@ impl Dispute {
     }
     /// The code of that stage, e.g. `MASA_TENANG`.
     async fn stage_code(&self) -> Option<&str> {
-        self.0.stage_code.as_deref()
+        self.0.stage_code()
     }
     /// The contest of the region where it occurred, if there is one.
     async fn election(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Election>> {
-        let Some(id) = self.0.election_id else {
+        let Some(id) = self.0.election_id() else {
             return Ok(None);
         };
         let row = loaded(ctx.request()?.loaders.election.load_one(id).await)?;
@@ -154,7 +162,7 @@ impl Dispute {
     async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
         let loaders = &ctx.request()?.loaders;
         let links =
-            loaded(loaders.parties_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
+            loaded(loaders.parties_by_dispute.load_one(self.0.id()).await)?.unwrap_or_default();
         let ids: Vec<i32> = links.iter().map(|l| l.candidate_pair_id).collect();
         let mut found = loaded(loaders.candidate_pair.load_many(ids.clone()).await)?;
         Ok(ids
@@ -167,7 +175,7 @@ impl Dispute {
     async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
         let loaders = &ctx.request()?.loaders;
         let links =
-            loaded(loaders.assignments_by_dispute.load_one(self.0.id).await)?.unwrap_or_default();
+            loaded(loaders.assignments_by_dispute.load_one(self.0.id()).await)?.unwrap_or_default();
         let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
         let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;
         Ok(codes
@@ -182,7 +190,7 @@ impl Dispute {
             ctx.request()?
                 .loaders
                 .escalations_by_dispute
-                .load_one(self.0.id)
+                .load_one(self.0.id())
                 .await,
         )?;
         let mut out = Vec::new();
@@ -197,7 +205,7 @@ impl Dispute {
     }
     /// The outcome of a resolution or the reason of a dismissal.
     async fn outcome(&self) -> Option<&str> {
-        self.0.outcome.as_deref()
+        self.0.outcome()
     }
     /// Who reported it. BAWASLU and ADMIN; POLICE once escalated to the police or Gakkumdu.
     /// Every read is recorded in the access log.
@@ -236,14 +244,7 @@ impl Dispute {
     /// Bawaslu's classification. KPU, BAWASLU, POLICE and ADMIN.
     async fn violation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ViolationClass>> {
         let facts = self.facts(ctx).await?;
-        if !policy::can_read(&ctx.request()?.viewer, DisputeField::Violation, &facts) {
-            return Err(AppError::Forbidden).gql();
-        }
-        self.0
-            .violation
-            .as_deref()
-            .map(|v| stored("dispute.violation", v))
-            .transpose()
+        projection::violation(&ctx.request()?.viewer, &self.0, &facts).gql()
     }
     /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
     /// (For complexity a timeline counts as `last`, or 20 items.)
@@ -280,7 +281,12 @@ impl Dispute {
     /// only to roles that read `violation` (it is met by a classification).
     async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
         let rc = ctx.request()?;
-        let rows = loaded(rc.loaders.escalations_by_dispute.load_one(self.0.id).await)?;
+        let rows = loaded(
+            rc.loaders
+                .escalations_by_dispute
+                .load_one(self.0.id())
+                .await,
+        )?;
         let facts = self.facts(ctx).await?;
         Ok(projection::deadlines(
             &rc.viewer,
@@ -299,7 +305,7 @@ impl Dispute {
     async fn viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
         let viewer = &ctx.request()?.viewer;
         let facts = self.facts(ctx).await?;
-        let status: DisputeStatus = stored("dispute.status", &self.0.status)?;
+        let status: DisputeStatus = stored("dispute.status", self.0.status())?;
         let transition_to = policy::transitions_for(viewer, status);
         let moves_to = |to: DisputeStatus| transition_to.contains(&to);
         Ok(ViewerCan {
@@ -465,7 +471,7 @@ pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> Dispute
     connection.edges.extend(
         page.rows
             .into_iter()
-            .map(|row| Edge::new(disputes::encode_cursor(&row.public_id), Dispute(row))),
+            .map(|row| Edge::new(disputes::encode_cursor(row.public_id()), Dispute(row))),
     );
     connection
 }
