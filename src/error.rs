@@ -98,6 +98,12 @@ impl From<DbErr> for AppError {
     }
 }
 
+impl From<crate::domain::types::UnknownStoredValue> for AppError {
+    fn from(err: crate::domain::types::UnknownStoredValue) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         Self::Internal(err)

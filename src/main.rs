@@ -146,7 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|err| anyhow::anyhow!("cannot read the agency: {err}"))?
                 .ok_or_else(|| anyhow::anyhow!("unknown agency {agency}"))?;
-            let kind: AgencyKind = posko::domain::types::parse_stored("agency.kind", &found.kind)?;
+            let kind: AgencyKind = found.kind;
             if !policy::role_fits_agency(role, kind) {
                 anyhow::bail!(
                     "role {} does not fit {agency}, a {} agency",

@@ -1,6 +1,7 @@
 //! `access_log` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `access_log`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub id: i32,
     pub at: DateTimeUtc,
     pub viewer_sub: String,
-    pub viewer_role: String,
+    pub viewer_role: Role,
     pub agency_code: String,
     pub dispute_id: i32,
     /// The dispute's public id, which is what the log shows.

@@ -1,6 +1,7 @@
 //! `agency` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `agency`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub code: String,
     pub name: String,
-    pub kind: String,
-    pub level: String,
+    pub kind: AgencyKind,
+    pub level: AgencyLevel,
     pub province_code: Option<String>,
 }
 

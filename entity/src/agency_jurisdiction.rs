@@ -1,6 +1,7 @@
 //! `agency_jurisdiction` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `agency_jurisdiction`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub region_code: String,
     pub province_code: String,
     pub regency_code: Option<String>,
-    pub coverage: String,
+    pub coverage: Coverage,
     pub note: Option<String>,
     pub confidence: Option<String>,
 }

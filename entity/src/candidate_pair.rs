@@ -1,6 +1,7 @@
 //! `candidate_pair` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `candidate_pair`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,7 +14,7 @@ pub struct Model {
     pub head_name: String,
     pub deputy_name: String,
     pub short_name: Option<String>,
-    pub nomination_path: String,
+    pub nomination_path: NominationPath,
     pub supporting_parties: String,
     pub votes_round_one: Option<i64>,
     pub result: Option<String>,

@@ -1,6 +1,7 @@
 //! `dispute` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `dispute`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,9 +17,9 @@ pub struct Model {
     pub ref_no: String,
     pub title: String,
     pub description: String,
-    pub category: String,
-    pub severity: String,
-    pub status: String,
+    pub category: DisputeCategory,
+    pub severity: Severity,
+    pub status: DisputeStatus,
     pub province_code: String,
     pub regency_code: String,
     pub district_code: Option<String>,
@@ -32,8 +33,8 @@ pub struct Model {
     pub restricted: bool,
     pub reporter_name: Option<String>,
     pub reporter_contact: Option<String>,
-    pub reporter_kind: Option<String>,
-    pub violation: Option<String>,
+    pub reporter_kind: Option<ReporterKind>,
+    pub violation: Option<ViolationClass>,
     pub outcome: Option<String>,
     pub reported_by_agency: String,
     pub reported_by_sub: String,

@@ -1,6 +1,7 @@
 //! `dispute_escalation` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `dispute_escalation`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub dispute_id: i32,
-    pub target: String,
+    pub target: EscalationTarget,
     pub reason: String,
     pub escalated_at: DateTimeUtc,
     pub escalated_by: String,

@@ -1,6 +1,7 @@
 //! `dispute_event` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `dispute_event`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,9 +11,9 @@ pub struct Model {
     pub id: i32,
     pub dispute_id: i32,
     pub seq: i32,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor_sub: String,
-    pub actor_role: String,
+    pub actor_role: Role,
     pub actor_agency: Option<String>,
     pub at: DateTimeUtc,
     pub changes: Option<String>,

@@ -1,6 +1,7 @@
 //! `election` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `election`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,10 +12,10 @@ pub struct Model {
     pub region_code: String,
     pub province_code: String,
     pub regency_code: Option<String>,
-    pub kind: String,
+    pub kind: ElectionKind,
     pub year: i32,
     pub voting_date: Date,
-    pub win_rule: String,
+    pub win_rule: WinRule,
     pub max_rounds: i32,
 }
 

@@ -1,6 +1,7 @@
 //! `election_stage` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `election_stage`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,7 +17,7 @@ pub struct Model {
     pub code: String,
     pub name: String,
     pub label_en: String,
-    pub phase: String,
+    pub phase: StagePhase,
     pub starts_on: Option<Date>,
     pub ends_on: Option<Date>,
     pub date_rule: Option<String>,

@@ -1,6 +1,7 @@
 //! `regency` rows: plain data, no GraphQL or business rules.
 
 use sea_orm::entity::prelude::*;
+use vocabulary::*;
 
 /// One row of `regency`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub code: String,
     pub province_code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: RegencyKind,
     pub is_administrative: bool,
 }
 

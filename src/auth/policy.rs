@@ -322,18 +322,18 @@ pub fn transitions_for(viewer: &Viewer, from: DisputeStatus) -> Vec<DisputeStatu
 /// needs that field's read right as well.
 pub fn can_read_event(
     viewer: &Viewer,
-    kind: &str,
+    kind: EventKind,
     audience: Option<&str>,
     facts: &DisputeFacts,
 ) -> bool {
     let in_audience = audience.is_none_or(|roles| {
         roles
             .split(',')
-            .any(|role| role.trim() == viewer.role.as_str())
+            .any(|role| role.trim().parse::<Role>().is_ok_and(|r| r == viewer.role))
     });
     let reveals = match kind {
-        k if k == EventKind::IntelNote.as_str() => Some(DisputeField::IntelNotes),
-        k if k == EventKind::Classified.as_str() => Some(DisputeField::Violation),
+        EventKind::IntelNote => Some(DisputeField::IntelNotes),
+        EventKind::Classified => Some(DisputeField::Violation),
         _ => None,
     };
     in_audience && reveals.is_none_or(|field| can_read(viewer, field, facts))

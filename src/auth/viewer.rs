@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::auth::jwt::{Claims, TokenError, Verifier};
 use crate::auth::policy;
-use crate::domain::types::{AgencyKind, AgencyLevel, Coverage, Role};
+use crate::domain::types::{AgencyKind, Coverage, Role};
 use crate::error::AppError;
 
 /// Regions an agency covers.
@@ -219,8 +219,8 @@ async fn load_access(
     let Some(agency) = agency::Entity::find_by_id(code.to_owned()).one(db).await? else {
         return Ok(None);
     };
-    let kind: AgencyKind = crate::domain::types::parse_stored("agency.kind", &agency.kind)?;
-    if agency.level == AgencyLevel::National.as_str() {
+    let kind: AgencyKind = agency.kind;
+    if agency.level.is_national() {
         return Ok(Some(AgencyAccess {
             kind,
             jurisdiction: Jurisdiction::Nationwide,
@@ -232,7 +232,7 @@ async fn load_access(
         .await?;
     let partial_ids: Vec<i32> = rows
         .iter()
-        .filter(|r| r.coverage == Coverage::Partial.as_str())
+        .filter(|r| r.coverage == Coverage::Partial)
         .map(|r| r.id)
         .collect();
     let districts = if partial_ids.is_empty() {
@@ -245,7 +245,7 @@ async fn load_access(
     };
     let mut set = RegionSet::default();
     for row in rows {
-        match (row.coverage == Coverage::Full.as_str(), row.regency_code) {
+        match (row.coverage == Coverage::Full, row.regency_code) {
             (true, None) => {
                 set.provinces.insert(row.region_code);
             }

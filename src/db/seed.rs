@@ -266,7 +266,7 @@ async fn seed_regions<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
                 code: Set(row.code.clone()),
                 province_code: Set(row.province_code.clone()),
                 name: Set(row.name.clone()),
-                kind: Set(kind.as_str().to_owned()),
+                kind: Set(kind),
                 is_administrative: Set(row.is_administrative),
             });
         }
@@ -350,10 +350,10 @@ async fn seed_elections<C: ConnectionTrait>(db: &C) -> anyhow::Result<usize> {
             region_code: Set(row.region_code.clone()),
             province_code: Set(province_code),
             regency_code: Set(regency_code),
-            kind: Set(kind.as_str().to_owned()),
+            kind: Set(kind),
             year: Set(CYCLE_YEAR),
             voting_date: Set(voting_date),
-            win_rule: Set(win_rule.as_str().to_owned()),
+            win_rule: Set(win_rule),
             max_rounds: Set(max_rounds),
         });
     }
@@ -435,7 +435,7 @@ async fn seed_stages<C: ConnectionTrait>(
             code: Set(row.code),
             name: Set(row.name_id),
             label_en: Set(row.name_en),
-            phase: Set(phase.as_str().to_owned()),
+            phase: Set(phase),
             starts_on: Set(date(&row.start_date)?),
             ends_on: Set(date(&row.end_date)?),
             date_rule: Set(blank_to_none(&row.date_rule)),
@@ -463,7 +463,7 @@ async fn seed_stages<C: ConnectionTrait>(
             code: Set(row.code),
             name: Set(row.name_id),
             label_en: Set(row.name_en),
-            phase: Set(StagePhase::Implementation.as_str().to_owned()),
+            phase: Set(StagePhase::Implementation),
             starts_on: Set(starts_on),
             ends_on: Set(ends_on),
             date_rule: Set(None),
@@ -555,7 +555,7 @@ async fn seed_candidates<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
             head_name: Set(row.governor_candidate),
             deputy_name: Set(row.vice_governor_candidate),
             short_name: Set(blank_to_none(&row.short_name)),
-            nomination_path: Set(path.as_str().to_owned()),
+            nomination_path: Set(path),
             supporting_parties: Set(parties),
             votes_round_one: Set(row.votes_round1),
             result: Set(blank_to_none(&row.result)),
@@ -624,8 +624,8 @@ async fn seed_agencies<C: ConnectionTrait>(
         models.push(agency::ActiveModel {
             code: Set(row.code.clone()),
             name: Set(row.name.clone()),
-            kind: Set(kind.as_str().to_owned()),
-            level: Set(level.as_str().to_owned()),
+            kind: Set(kind),
+            level: Set(level),
             province_code: Set(blank_to_none(&row.province_code)),
         });
     }
@@ -664,7 +664,7 @@ async fn seed_agencies<C: ConnectionTrait>(
                 region_code: Set(region.to_owned()),
                 province_code: Set(province_code),
                 regency_code: Set(regency_code),
-                coverage: Set(coverage.as_str().to_owned()),
+                coverage: Set(coverage),
                 note: Set(blank_to_none(&row.notes)),
                 confidence: Set(blank_to_none(&row.confidence)),
             });

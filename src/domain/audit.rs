@@ -50,7 +50,7 @@ pub async fn record<C: ConnectionTrait>(
         id: NotSet,
         at: Set(at),
         viewer_sub: Set(viewer.subject_or_public().to_owned()),
-        viewer_role: Set(viewer.role.as_str().to_owned()),
+        viewer_role: Set(viewer.role),
         agency_code: Set(agency.clone()),
         dispute_id: Set(read.dispute_id),
         dispute_public_id: Set(read.dispute_public_id),

@@ -53,8 +53,8 @@ pub struct Deadline {
     pub overdue: bool,
 }
 
-fn is_open(status: &str) -> bool {
-    status != DisputeStatus::Resolved.as_str() && status != DisputeStatus::Dismissed.as_str()
+fn is_open(status: DisputeStatus) -> bool {
+    !matches!(status, DisputeStatus::Resolved | DisputeStatus::Dismissed)
 }
 
 /// The clocks running for a dispute.
@@ -63,16 +63,11 @@ pub fn deadlines(
     escalations: &[dispute_escalation::Model],
     now: DateTime<Utc>,
 ) -> Vec<Deadline> {
-    let open = is_open(&dispute.status);
-    let to = |target: EscalationTarget| {
-        escalations
-            .iter()
-            .filter(move |e| e.target == target.as_str())
-    };
-    let reached_bawaslu = escalations.iter().any(|e| {
-        e.target == EscalationTarget::Bawaslu.as_str()
-            || e.target == EscalationTarget::Gakkumdu.as_str()
-    });
+    let open = is_open(dispute.status);
+    let to = |target: EscalationTarget| escalations.iter().filter(move |e| e.target == target);
+    let reached_bawaslu = escalations
+        .iter()
+        .any(|e| e.target == EscalationTarget::Bawaslu || e.target == EscalationTarget::Gakkumdu);
     let mut out = Vec::new();
     let due = dispute.occurred_at + Duration::days(REPORT_WINDOW_DAYS);
     out.push(Deadline {

@@ -191,7 +191,7 @@ pub async fn create_stage(
         code: Set(code),
         name: Set(name),
         label_en: Set(label_en),
-        phase: Set(input.phase.as_str().to_owned()),
+        phase: Set(input.phase),
         starts_on: Set(input.starts_on),
         ends_on: Set(input.ends_on),
         date_rule: Set(date_rule),
@@ -316,7 +316,7 @@ pub async fn upsert_agency(
     }
     let code = check_code("code", &input.code)?;
     let name = text("name", &input.name, 200, true)?;
-    if input.level == AgencyLevel::National {
+    if input.level.is_national() {
         return Err(AppError::Forbidden);
     }
     if reference::province(db, &input.province_code)
@@ -341,8 +341,8 @@ pub async fn upsert_agency(
     let row = agency::ActiveModel {
         code: Set(code.clone()),
         name: Set(name),
-        kind: Set(input.kind.as_str().to_owned()),
-        level: Set(input.level.as_str().to_owned()),
+        kind: Set(input.kind),
+        level: Set(input.level),
         province_code: Set(Some(input.province_code.clone())),
     };
     let saved = if existing.is_some() {
@@ -386,7 +386,7 @@ pub async fn set_jurisdiction(
     let agency = reference::agency(db, agency_code)
         .await?
         .ok_or_else(|| AppError::bad_input("agencyCode", "unknown agency"))?;
-    if agency.level == AgencyLevel::National.as_str()
+    if agency.level.is_national()
         || !agency
             .province_code
             .as_deref()
@@ -475,7 +475,7 @@ pub async fn set_jurisdiction(
             region_code: Set(code.clone()),
             province_code: Set(province),
             regency_code: Set(regency),
-            coverage: Set(coverage.as_str().to_owned()),
+            coverage: Set(coverage),
             note: Set(Some(format!(
                 "set by {}",
                 viewer.agency_code.clone().unwrap_or_default()

@@ -274,8 +274,8 @@ impl DisputeOrder {
         match self.field {
             DisputeOrderField::ReportedAt => anchor.reported_at.into(),
             DisputeOrderField::OccurredAt => anchor.occurred_at.into(),
-            DisputeOrderField::Severity => rank_of(SEVERITY_ORDER, &anchor.severity).into(),
-            DisputeOrderField::Status => rank_of(STATUS_ORDER, &anchor.status).into(),
+            DisputeOrderField::Severity => rank_of(SEVERITY_ORDER, anchor.severity.as_str()).into(),
+            DisputeOrderField::Status => rank_of(STATUS_ORDER, anchor.status.as_str()).into(),
         }
     }
 

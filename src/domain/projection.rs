@@ -11,7 +11,7 @@ use crate::auth::policy::{self, DisputeFacts, DisputeField, EventField};
 use crate::auth::viewer::Viewer;
 use crate::domain::audit::SensitiveRead;
 use crate::domain::clocks::{self, Deadline};
-use crate::domain::types::{EventKind, ReporterKind, ViolationClass, parse_stored};
+use crate::domain::types::{EventKind, ReporterKind, Role, ViolationClass};
 use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
 
@@ -32,8 +32,8 @@ impl VisibleEvent {
     pub fn seq(&self) -> i32 {
         self.event.seq
     }
-    pub fn kind(&self) -> &str {
-        &self.event.kind
+    pub fn kind(&self) -> EventKind {
+        self.event.kind
     }
     pub fn at(&self) -> DateTime<Utc> {
         self.event.at
@@ -42,8 +42,8 @@ impl VisibleEvent {
     pub fn actor(&self) -> Option<&str> {
         self.actor_readable.then_some(self.event.actor_sub.as_str())
     }
-    pub fn actor_role(&self) -> &str {
-        &self.event.actor_role
+    pub fn actor_role(&self) -> Role {
+        self.event.actor_role
     }
     pub fn actor_agency(&self) -> Option<&str> {
         self.event.actor_agency.as_deref()
@@ -75,17 +75,14 @@ pub fn timeline(
 ) -> AppResult<Vec<VisibleEvent>> {
     let visible: Vec<VisibleEvent> = events
         .into_iter()
-        .filter(|e| policy::can_read_event(viewer, &e.kind, e.audience.as_deref(), facts))
+        .filter(|e| policy::can_read_event(viewer, e.kind, e.audience.as_deref(), facts))
         .map(|event| VisibleEvent {
             actor_readable: policy::can_read_event_field(viewer, EventField::Actor, &event),
             hash_readable: policy::can_read_event_field(viewer, EventField::Hash, &event),
             event,
         })
         .collect();
-    if visible
-        .iter()
-        .any(|e| e.event.kind == EventKind::IntelNote.as_str())
-    {
+    if visible.iter().any(|e| e.event.kind == EventKind::IntelNote) {
         log.record(SensitiveRead::of(&dispute.row, DisputeField::IntelNotes))?;
     }
     Ok(visible)
@@ -110,11 +107,11 @@ pub fn reporter(
     }
     log.record(SensitiveRead::of(&dispute.row, DisputeField::Reporter))?;
     let row = &dispute.row;
-    let Some(kind) = row.reporter_kind.as_deref() else {
+    let Some(kind) = row.reporter_kind else {
         return Ok(None);
     };
     Ok(Some(ReporterIdentity {
-        kind: parse_stored("dispute.reporter_kind", kind)?,
+        kind,
         name: row.reporter_name.clone(),
         contact: row.reporter_contact.clone(),
     }))
@@ -142,7 +139,7 @@ pub fn intel_notes(
     log.record(SensitiveRead::of(&dispute.row, DisputeField::IntelNotes))?;
     Ok(events
         .into_iter()
-        .filter(|e| e.kind == EventKind::IntelNote.as_str())
+        .filter(|e| e.kind == EventKind::IntelNote)
         .map(|e| IntelNote {
             at: e.at,
             note: e.note.unwrap_or_default(),
@@ -160,12 +157,7 @@ pub fn violation(
     if !policy::can_read(viewer, DisputeField::Violation, facts) {
         return Err(AppError::Forbidden);
     }
-    Ok(dispute
-        .row
-        .violation
-        .as_deref()
-        .map(|v| parse_stored("dispute.violation", v))
-        .transpose()?)
+    Ok(dispute.row.violation)
 }
 
 /// The legal clocks as the viewer may see them. Bawaslu's decision clock is met by a

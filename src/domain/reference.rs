@@ -184,7 +184,7 @@ pub async fn agencies<C: ConnectionTrait>(
         };
         select = select.filter(
             Condition::any()
-                .add(agency::Column::Level.eq(AgencyLevel::National.as_str()))
+                .add(agency::Column::Level.eq(AgencyLevel::National))
                 .add(
                     agency::Column::Code.in_subquery(
                         Query::select()

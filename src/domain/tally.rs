@@ -26,7 +26,7 @@ use sea_orm::{
 use crate::auth::policy;
 use crate::auth::viewer::Viewer;
 use crate::domain::disputes::{DisputeFilter, StatsDimension};
-use crate::domain::types::{EscalationTarget, parse_stored};
+use crate::domain::types::{DisputeStatus, EscalationTarget};
 use crate::error::AppResult;
 
 /// The attributes counted, with the dispute column holding each.
@@ -49,10 +49,10 @@ fn dimension_name(dimension: StatsDimension) -> &'static str {
 
 fn value_of(row: &dispute::Model, column: dispute::Column) -> String {
     match column {
-        dispute::Column::Category => row.category.clone(),
-        dispute::Column::Severity => row.severity.clone(),
+        dispute::Column::Category => row.category.as_str().to_owned(),
+        dispute::Column::Severity => row.severity.as_str().to_owned(),
         dispute::Column::StageCode => row.stage_code.clone().unwrap_or_default(),
-        _ => row.status.clone(),
+        _ => row.status.as_str().to_owned(),
     }
 }
 
@@ -143,7 +143,7 @@ pub async fn escalated_to<C: ConnectionTrait>(
         .all(db)
         .await?
         .iter()
-        .map(|row| Ok(parse_stored("dispute_escalation.target", &row.target)?))
+        .map(|row| Ok(row.target))
         .collect()
 }
 
@@ -154,7 +154,7 @@ pub async fn record_change<C: ConnectionTrait>(
     db: &C,
     before: &dispute::Model,
     escalated_before: &[EscalationTarget],
-    to_status: &str,
+    to_status: DisputeStatus,
     new_escalation: Option<EscalationTarget>,
 ) -> AppResult<()> {
     let mut escalated_after = escalated_before.to_vec();
@@ -165,7 +165,7 @@ pub async fn record_change<C: ConnectionTrait>(
         return Ok(());
     }
     let mut after = before.clone();
-    after.status = to_status.to_owned();
+    after.status = to_status;
     let mut deltas: BTreeMap<Key, i64> = BTreeMap::new();
     for key in keys_of(before, &old_audience) {
         *deltas.entry(key).or_default() -= 1;

@@ -83,9 +83,9 @@ pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
             &EventContent {
                 dispute_id: event.dispute_id,
                 seq: event.seq,
-                kind: &event.kind,
+                kind: event.kind.as_str(),
                 actor_sub: &event.actor_sub,
-                actor_role: &event.actor_role,
+                actor_role: event.actor_role.as_str(),
                 actor_agency: event.actor_agency.as_deref(),
                 at: event.at,
                 changes: event.changes.as_deref(),

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::dispute;
+use vocabulary::{DisputeCategory, DisputeStatus, Severity};
 
 /// A dispute the viewer sees.
 ///
@@ -76,14 +77,14 @@ impl VisibleDispute {
     pub fn description(&self) -> &str {
         &self.row.description
     }
-    pub fn category(&self) -> &str {
-        &self.row.category
+    pub fn category(&self) -> DisputeCategory {
+        self.row.category
     }
-    pub fn severity(&self) -> &str {
-        &self.row.severity
+    pub fn severity(&self) -> Severity {
+        self.row.severity
     }
-    pub fn status(&self) -> &str {
-        &self.row.status
+    pub fn status(&self) -> DisputeStatus {
+        self.row.status
     }
     pub fn restricted(&self) -> bool {
         self.row.restricted

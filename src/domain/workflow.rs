@@ -17,9 +17,7 @@ use crate::auth::viewer::Viewer;
 use crate::domain::disputes;
 use crate::domain::tally;
 use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash, new_salt};
-use crate::domain::types::{
-    DisputeStatus, EscalationTarget, EventKind, Role, ViolationClass, parse_stored,
-};
+use crate::domain::types::{DisputeStatus, EscalationTarget, EventKind, Role, ViolationClass};
 use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
 
@@ -80,7 +78,7 @@ pub fn text(field: &'static str, value: &str, max: usize, required: bool) -> App
 }
 
 fn status_of(row: &dispute::Model) -> AppResult<DisputeStatus> {
-    Ok(parse_stored("dispute.status", &row.status)?)
+    Ok(row.status)
 }
 
 /// INVALID_TRANSITION unless the workflow moves `from → to` by this action (so a closed
@@ -325,17 +323,17 @@ async fn write(
     let mut updated = current.clone();
     let mut changes = change.extra.clone();
     if let Some(to) = change.to_status
-        && to.as_str() != current.status
+        && to != current.status
     {
         changes.insert("status".into(), json!([current.status, to.as_str()]));
-        updated.status = to.as_str().to_owned();
+        updated.status = to;
     }
     if let Some(violation) = change.violation {
         changes.insert(
             "violation".into(),
             json!([current.violation, violation.as_str()]),
         );
-        updated.violation = Some(violation.as_str().to_owned());
+        updated.violation = Some(violation);
     }
     if let Some(outcome) = &change.outcome {
         changes.insert("outcome".into(), json!([current.outcome, outcome]));
@@ -398,7 +396,7 @@ async fn write(
         dispute_escalation::Entity::insert(dispute_escalation::ActiveModel {
             id: NotSet,
             dispute_id: Set(current.id),
-            target: Set(target.as_str().to_owned()),
+            target: Set(*target),
             reason: Set(reason.clone()),
             escalated_at: Set(at),
             escalated_by: Set(viewer.subject_or_public().to_owned()),
@@ -428,7 +426,7 @@ async fn write(
         &txn,
         &current,
         &escalated_before,
-        &updated.status,
+        updated.status,
         change.escalation.as_ref().map(|(target, _)| *target),
     )
     .await?;
@@ -493,9 +491,9 @@ pub async fn append_event<C: ConnectionTrait>(
         id: NotSet,
         dispute_id: Set(dispute.id),
         seq: Set(seq),
-        kind: Set(change.kind.as_str().to_owned()),
+        kind: Set(change.kind),
         actor_sub: Set(actor),
-        actor_role: Set(viewer.role.as_str().to_owned()),
+        actor_role: Set(viewer.role),
         actor_agency: Set(viewer.agency_code.clone()),
         at: Set(at),
         changes: Set(changes),
@@ -537,7 +535,7 @@ fn mediation_change(current: &dispute::Model, mediation: Mediation) -> AppResult
     if mediation.held_at > now() + chrono::Duration::minutes(5) {
         return Err(AppError::bad_input("heldAt", "heldAt is in the future"));
     }
-    if current.status != DisputeStatus::InMediation.as_str() {
+    if current.status != DisputeStatus::InMediation {
         return Err(AppError::InvalidTransition {
             allowed: policy::next_statuses(status_of(current)?)
                 .iter()

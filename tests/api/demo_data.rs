@@ -76,9 +76,9 @@ async fn demo_disputes_are_varied_and_their_timelines_chain() {
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     };
-    assert_eq!(distinct(|d| &d.status), 6);
-    assert_eq!(distinct(|d| &d.severity), 4);
-    assert_eq!(distinct(|d| &d.category), 9);
+    assert_eq!(distinct(|d| d.status.as_str()), 6);
+    assert_eq!(distinct(|d| d.severity.as_str()), 4);
+    assert_eq!(distinct(|d| d.category.as_str()), 9);
     assert!(distinct(|d| &d.province_code) > 20);
     assert!(disputes.iter().any(|d| d.restricted) && disputes.iter().any(|d| !d.restricted));
     assert!(disputes.iter().any(|d| d.reporter_name.is_some()));
@@ -90,7 +90,8 @@ async fn demo_disputes_are_varied_and_their_timelines_chain() {
     assert!(
         events
             .iter()
-            .any(|e| e.kind == "INTEL_NOTE" && e.audience.as_deref() == Some("POLICE"))
+            .any(|e| e.kind == posko::domain::types::EventKind::IntelNote
+                && e.audience.as_deref() == Some("POLICE"))
     );
     let per_dispute = events.len() as f64 / disputes.len() as f64;
     assert!(
@@ -118,9 +119,9 @@ async fn demo_disputes_are_varied_and_their_timelines_chain() {
                 &EventContent {
                     dispute_id: event.dispute_id,
                     seq: event.seq,
-                    kind: &event.kind,
+                    kind: event.kind.as_str(),
                     actor_sub: &event.actor_sub,
-                    actor_role: &event.actor_role,
+                    actor_role: event.actor_role.as_str(),
                     actor_agency: event.actor_agency.as_deref(),
                     at: event.at,
                     changes: event.changes.as_deref(),

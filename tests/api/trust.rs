@@ -161,9 +161,9 @@ async fn hashes_are_for_admin_and_confirm_no_guess_of_hidden_content() {
             &EventContent {
                 dispute_id: event.dispute_id,
                 seq: event.seq,
-                kind: &event.kind,
+                kind: event.kind.as_str(),
                 actor_sub: &event.actor_sub,
-                actor_role: &event.actor_role,
+                actor_role: event.actor_role.as_str(),
                 actor_agency: event.actor_agency.as_deref(),
                 at: event.at,
                 changes: event.changes.as_deref(),

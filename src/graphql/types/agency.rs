@@ -3,8 +3,8 @@
 use async_graphql::{Context, Object};
 use entity::{agency, agency_jurisdiction, posko};
 
+use super::loaded;
 use super::region::{District, Province, Regency};
-use super::{loaded, stored};
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage};
 use crate::graphql::context::ContextExt;
 
@@ -21,14 +21,14 @@ impl Agency {
         &self.0.name
     }
     async fn kind(&self) -> async_graphql::Result<AgencyKind> {
-        stored("agency.kind", &self.0.kind)
+        Ok(self.0.kind)
     }
     async fn level(&self) -> async_graphql::Result<AgencyLevel> {
-        stored("agency.level", &self.0.level)
+        Ok(self.0.level)
     }
     /// A national agency covers the whole country and lists no jurisdiction rows.
     async fn covers_whole_country(&self) -> bool {
-        self.0.level == AgencyLevel::National.as_str()
+        self.0.level.is_national()
     }
     /// The province the agency sits in; null for a national agency.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
@@ -70,7 +70,7 @@ impl JurisdictionEntry {
     }
     /// FULL, or PARTIAL with the covered `districts`.
     async fn coverage(&self) -> async_graphql::Result<Coverage> {
-        stored("agency_jurisdiction.coverage", &self.0.coverage)
+        Ok(self.0.coverage)
     }
     /// The province itself, or the regency's province.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {

@@ -45,10 +45,7 @@ impl Dispute {
         )?;
         let mut escalated_to = Vec::new();
         for row in rows.unwrap_or_default() {
-            escalated_to.push(stored::<EscalationTarget>(
-                "dispute_escalation.target",
-                &row.target,
-            )?);
+            escalated_to.push(row.target);
         }
         Ok(DisputeFacts { escalated_to })
     }
@@ -85,13 +82,13 @@ impl Dispute {
         self.0.description()
     }
     async fn category(&self) -> async_graphql::Result<DisputeCategory> {
-        stored("dispute.category", self.0.category())
+        Ok(self.0.category())
     }
     async fn severity(&self) -> async_graphql::Result<Severity> {
-        stored("dispute.severity", self.0.severity())
+        Ok(self.0.severity())
     }
     async fn status(&self) -> async_graphql::Result<DisputeStatus> {
-        stored("dispute.status", self.0.status())
+        Ok(self.0.status())
     }
     /// Seen only by ADMIN and the agencies assigned to it or escalated to.
     async fn restricted(&self) -> bool {
@@ -196,7 +193,7 @@ impl Dispute {
         let mut out = Vec::new();
         for row in rows.unwrap_or_default() {
             out.push(Escalation {
-                to: stored("dispute_escalation.target", &row.target)?,
+                to: row.target,
                 reason: row.reason,
                 at: row.escalated_at,
             });
@@ -305,7 +302,7 @@ impl Dispute {
     async fn viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
         let viewer = &ctx.request()?.viewer;
         let facts = self.facts(ctx).await?;
-        let status: DisputeStatus = stored("dispute.status", self.0.status())?;
+        let status = self.0.status();
         let transition_to = policy::transitions_for(viewer, status);
         let moves_to = |to: DisputeStatus| transition_to.contains(&to);
         Ok(ViewerCan {
@@ -390,8 +387,8 @@ impl DisputeEvent {
         self.0.seq()
     }
     /// What happened, e.g. `VERIFIED`, `ESCALATED`, `NOTE`.
-    async fn kind(&self) -> &str {
-        self.0.kind()
+    async fn kind(&self) -> &'static str {
+        self.0.kind().as_str()
     }
     async fn at(&self) -> DateTime<Utc> {
         self.0.at()
@@ -405,7 +402,7 @@ impl DisputeEvent {
         }
     }
     async fn actor_role(&self) -> async_graphql::Result<Role> {
-        stored("dispute_event.actor_role", self.0.actor_role())
+        Ok(self.0.actor_role())
     }
     async fn actor_agency(&self) -> Option<&str> {
         self.0.actor_agency()

@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, Object};
 use chrono::NaiveDate;
 use entity::{candidate_pair, election, election_stage};
 
+use super::loaded;
 use super::region::{Province, Regency};
-use super::{loaded, stored};
 use crate::domain::types::{ElectionKind, NominationPath, StagePhase, WinRule};
 use crate::graphql::context::ContextExt;
 
@@ -18,7 +18,7 @@ impl Election {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> async_graphql::Result<ElectionKind> {
-        stored("election.kind", &self.0.kind)
+        Ok(self.0.kind)
     }
     async fn year(&self) -> i32 {
         self.0.year
@@ -27,7 +27,7 @@ impl Election {
         self.0.voting_date
     }
     async fn win_rule(&self) -> async_graphql::Result<WinRule> {
-        stored("election.win_rule", &self.0.win_rule)
+        Ok(self.0.win_rule)
     }
     /// 2 where a second round is possible (Jakarta's governor), else 1.
     async fn max_rounds(&self) -> i32 {
@@ -108,7 +108,7 @@ impl ElectionStage {
         &self.0.label_en
     }
     async fn phase(&self) -> async_graphql::Result<StagePhase> {
-        stored("election_stage.phase", &self.0.phase)
+        Ok(self.0.phase)
     }
     /// First day, when published.
     async fn starts_on(&self) -> Option<NaiveDate> {
@@ -182,7 +182,7 @@ impl CandidatePair {
         self.0.short_name.as_deref()
     }
     async fn nomination_path(&self) -> async_graphql::Result<NominationPath> {
-        stored("candidate_pair.nomination_path", &self.0.nomination_path)
+        Ok(self.0.nomination_path)
     }
     /// Supporting parties; empty for an independent pair.
     async fn supporting_parties(&self) -> Vec<String> {

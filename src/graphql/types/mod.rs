@@ -15,7 +15,7 @@ pub(crate) fn stored<T: std::str::FromStr>(
     value: &str,
 ) -> async_graphql::Result<T> {
     crate::domain::types::parse_stored(column, value)
-        .map_err(|err| async_graphql::ErrorExtensions::extend(&AppError::Internal(err)))
+        .map_err(|err| async_graphql::ErrorExtensions::extend(&AppError::Internal(err.into())))
 }
 
 /// Converts a loader result into a GraphQL result.

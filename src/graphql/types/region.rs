@@ -5,7 +5,7 @@ use entity::{district, province, regency};
 
 use super::agency::Posko;
 use super::election::Election;
-use super::{loaded, stored};
+use super::loaded;
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
 
@@ -74,7 +74,7 @@ impl Regency {
         &self.0.name
     }
     async fn kind(&self) -> async_graphql::Result<RegencyKind> {
-        stored("regency.kind", &self.0.kind)
+        Ok(self.0.kind)
     }
     /// Jakarta's five kota administrasi and one kabupaten administrasi are not autonomous
     /// and hold no election.

@@ -87,7 +87,7 @@ impl AccessLogEntry {
         &self.0.viewer_sub
     }
     async fn role(&self) -> &str {
-        &self.0.viewer_role
+        self.0.viewer_role.as_str()
     }
     async fn agency_code(&self) -> &str {
         &self.0.agency_code
