@@ -17,6 +17,7 @@ mod configuration;
 mod demo_data;
 mod directory;
 mod dispute_lists;
+mod hostile;
 mod policy_matrix;
 mod protocol;
 mod reference;

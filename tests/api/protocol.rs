@@ -184,10 +184,6 @@ async fn each_limit_answers_query_too_complex() {
         ("depth", deep.to_owned()),
         ("complexity", complex.to_owned()),
         ("document length", long),
-        (
-            "execution timeout",
-            "{ provinces { regencies { code elections { id stages { code } } } } }".to_owned(),
-        ),
     ] {
         let answer = app
             .gql_as(Some(&token("ADMIN", "KESBANGPOL_DKI")), &query, json!({}))
