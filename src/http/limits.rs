@@ -162,8 +162,12 @@ impl<'a> Walk<'a> {
                     cost.add(inner);
                 }
                 Selection::FragmentSpread(spread) => {
-                    let mut inner =
-                        self.fragment(spread.node.fragment_name.node.as_str(), place, spreads + 1)?;
+                    let mut inner = self.fragment(
+                        spread.node.fragment_name.node.as_str(),
+                        place,
+                        nesting + 1,
+                        spreads + 1,
+                    )?;
                     inner.directives = inner
                         .directives
                         .saturating_add(spread.node.directives.len() as u64);
@@ -174,7 +178,16 @@ impl<'a> Walk<'a> {
         Ok(cost)
     }
 
-    fn fragment(&mut self, name: &'a str, place: Place, spreads: usize) -> Result<Cost, Refusal> {
+    /// A fragment's cost where it is spread: computed at its first spread, reused after.
+    /// Nesting carries on through the spread, so the recursion stays within
+    /// `MAX_SELECTION_NESTING` however fragments chain.
+    fn fragment(
+        &mut self,
+        name: &'a str,
+        place: Place,
+        nesting: usize,
+        spreads: usize,
+    ) -> Result<Cost, Refusal> {
         match self.memo.get(&(name, place)) {
             Some(Memo::Done(cost)) => return Ok(*cost),
             Some(Memo::InProgress) => {
@@ -195,7 +208,7 @@ impl<'a> Walk<'a> {
         };
         let key = key.as_str();
         self.memo.insert((key, place), Memo::InProgress);
-        let mut cost = self.set(&definition.node.selection_set, place, 0, spreads)?;
+        let mut cost = self.set(&definition.node.selection_set, place, nesting, spreads)?;
         cost.directives = cost
             .directives
             .saturating_add(definition.node.directives.len() as u64);
@@ -313,7 +326,7 @@ pub fn check(document: &ExecutableDocument, limits: DocumentLimits) -> Result<()
         })
         .collect();
     for name in unreached {
-        total.add(walk.fragment(name, Place::Normal, 0)?);
+        total.add(walk.fragment(name, Place::Normal, 0, 0)?);
     }
     if let Some(refusal) = over(
         "fields (fragments expanded)",
@@ -444,6 +457,19 @@ mod tests {
             "{[(".repeat(100)
         );
         assert_eq!(check_text(&quoted), Ok(()));
+    }
+
+    #[test]
+    fn nesting_carries_through_spreads() {
+        let level = |n: usize| {
+            format!("{}x{}", "a { ".repeat(50), " }".repeat(50)).replace('x', &format!("...F{n}"))
+        };
+        let mut query = format!("{{ {} }}", level(0));
+        for n in 0..3 {
+            query.push_str(&format!(" fragment F{n} on A {{ {} }}", level(n + 1)));
+        }
+        query.push_str(" fragment F3 on A { b }");
+        refused(&query, "nest more than");
     }
 
     #[test]

@@ -115,6 +115,7 @@ async fn costly_documents_are_refused_before_validation_for_little_cpu() {
             cpu < Duration::from_millis(200),
             "{case}: the refusal took {cpu:?} of CPU"
         );
+        eprintln!("{case}: refused for {cpu:?} of CPU");
         worst = worst.max(cpu);
     }
     eprintln!("the costliest refusal took {worst:?} of CPU");
