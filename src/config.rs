@@ -57,6 +57,18 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,
 
+    /// Longest wait for a database connection, in milliseconds: a request that cannot get
+    /// one in time is answered `SERVICE_UNAVAILABLE` (503).
+    #[arg(long, env = "POSKO_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000), global = true)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// After SIGTERM or SIGINT, how long in-flight requests may take before the process
+    /// exits anyway, in seconds.
+    #[arg(long, env = "POSKO_SHUTDOWN_GRACE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
+    pub shutdown_grace_secs: u64,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "POSKO_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -112,13 +124,59 @@ pub struct Config {
     #[arg(long, env = "POSKO_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Longest time for a request body to arrive, in milliseconds (then 408).
+    #[arg(long, env = "POSKO_BODY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub body_timeout_ms: u64,
+
     /// Longest GraphQL document, in bytes.
     #[arg(long, env = "POSKO_MAX_DOCUMENT_BYTES", default_value_t = 32 * 1024, global = true)]
     pub max_document_bytes: usize,
 
-    /// Deepest selection a document may have.
+    /// Deepest selection a document may have, counted through fragments.
     #[arg(long, env = "POSKO_MAX_DEPTH", default_value_t = 12, global = true)]
     pub max_depth: usize,
+
+    /// Deepest selection under a root `__schema` or `__type` (the standard introspection
+    /// query of client tools needs 15).
+    #[arg(
+        long,
+        env = "POSKO_MAX_INTROSPECTION_DEPTH",
+        default_value_t = 15,
+        global = true
+    )]
+    pub max_introspection_depth: usize,
+
+    /// Most fields in one document, with every fragment expanded where it is spread.
+    #[arg(long, env = "POSKO_MAX_FIELDS", default_value_t = 2_000, global = true)]
+    pub max_fields: usize,
+
+    /// Most operations in one document.
+    #[arg(
+        long,
+        env = "POSKO_MAX_OPERATIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_operations: usize,
+
+    /// Deepest nesting of lists and objects in one variable.
+    #[arg(
+        long,
+        env = "POSKO_MAX_VARIABLE_DEPTH",
+        default_value_t = 8,
+        global = true
+    )]
+    pub max_variable_depth: usize,
+
+    /// Most values in a request's variables (each list item and object entry counts).
+    #[arg(
+        long,
+        env = "POSKO_MAX_VARIABLE_VALUES",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub max_variable_values: usize,
 
     /// Largest complexity score (a list counts as its page size times its children).
     #[arg(

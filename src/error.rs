@@ -16,6 +16,11 @@ pub enum ErrorCode {
     RateLimited,
     QueryTooComplex,
     Internal,
+    PersistedQueryNotFound,
+    /// The request ran out of time; for a mutation the outcome is unknown.
+    Timeout,
+    /// The database cannot be reached (HTTP 503 with `Retry-After`).
+    ServiceUnavailable,
 }
 
 impl ErrorCode {
@@ -31,6 +36,9 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::Internal => "INTERNAL",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::Timeout => "TIMEOUT",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 }
@@ -56,6 +64,9 @@ pub enum AppError {
     },
     #[error("transition not allowed")]
     InvalidTransition { allowed: Vec<&'static str> },
+    /// The database could not be reached: the request may succeed if retried later.
+    #[error("the database cannot be reached; retry later")]
+    ServiceUnavailable(#[source] DbErr),
     /// The text is generic on purpose: it reaches clients if someone writes `?` by mistake.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -78,6 +89,7 @@ impl AppError {
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Self::ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -87,6 +99,9 @@ impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         if matches!(err, DbErr::RecordNotFound(_)) {
             return Self::NotFound;
+        }
+        if unreachable(&err) {
+            return Self::ServiceUnavailable(err);
         }
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return Self::Conflict {
@@ -104,6 +119,27 @@ impl From<crate::domain::types::UnknownStoredValue> for AppError {
     }
 }
 
+/// Whether the error says the database could not be reached (no connection could be had,
+/// or the one in use broke), as opposed to a statement the database refused.
+fn unreachable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as SqlxError;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            matches!(
+                cause.as_ref(),
+                SqlxError::Io(_)
+                    | SqlxError::Tls(_)
+                    | SqlxError::PoolTimedOut
+                    | SqlxError::PoolClosed
+                    | SqlxError::WorkerCrashed
+            )
+        }
+        _ => false,
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         Self::Internal(err)
@@ -112,6 +148,9 @@ impl From<anyhow::Error> for AppError {
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
+        if let Self::ServiceUnavailable(cause) = self {
+            tracing::warn!(error = %cause, "the database cannot be reached");
+        }
         if let Self::Internal(cause) = self {
             // Logged once, here, where it is turned into a client answer; the request span
             // carries the request id the client sees.

@@ -45,6 +45,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ready_ms = started.elapsed().as_millis() as u64,
                 "posko is ready"
             );
+            let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+            tokio::spawn(exit_after_grace(grace));
             app.run_until_stopped().await?;
         }
         Command::Migrate { down } => {
@@ -53,8 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 migration::Migrator::down(&db.conn, None).await?;
                 eprintln!("posko: every migration rolled back");
             } else {
-                db.migrate().await?;
-                match seed::run(&db.conn).await? {
+                match db.migrate_then(|| seed::run(&db.conn)).await? {
                     Some(report) => eprintln!("posko: migrated and seeded {report:?}"),
                     None => eprintln!("posko: migrated; the reference data is up to date"),
                 }
@@ -66,8 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seed: demo_seed,
         } => {
             let db = Database::connect(&config.database_url, 2).await?;
-            db.migrate().await?;
-            seed::run(&db.conn).await?;
+            db.migrate_then(|| seed::run(&db.conn)).await?;
             let report = demo::run(
                 &db.conn,
                 &demo::DemoOptions {
@@ -133,8 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let verifier = Verifier::from_config(&config)?;
             let db = Database::connect(&config.database_url, 2).await?;
-            db.migrate().await?;
-            seed::run(&db.conn).await?;
+            db.migrate_then(|| seed::run(&db.conn)).await?;
             let role: Role = role
                 .parse()
                 .ok()
@@ -169,4 +168,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Ends the process `grace` after the first SIGTERM or SIGINT, whatever is still running.
+/// The server's graceful stop waits for in-flight requests only as long as they yield;
+/// a handler stuck in synchronous work would keep its worker thread, and the process,
+/// alive past any orchestrator's patience.
+async fn exit_after_grace(grace: std::time::Duration) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot watch for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "stopping: in-flight requests may finish within the grace period"
+    );
+    // A thread of its own: the runtime's workers may be the ones that are stuck.
+    std::thread::spawn(move || {
+        std::thread::sleep(grace + std::time::Duration::from_millis(500));
+        eprintln!("posko: requests still running after the grace period; exiting");
+        std::process::exit(1);
+    });
 }

@@ -162,7 +162,12 @@ impl Authenticator {
                 load_access(&db, &key).await.map(|a| a.map(Arc::new))
             })
             .await
-            .map_err(|err| AppError::Internal(anyhow::anyhow!("cannot load agency access: {err}")))
+            .map_err(|err| match err.as_ref() {
+                // The cache shares one error among its waiters; an unreachable database
+                // must stay recognisable as such (a 503, not a 500).
+                AppError::ServiceUnavailable(cause) => AppError::ServiceUnavailable(cause.clone()),
+                _ => AppError::Internal(anyhow::anyhow!("cannot load agency access: {err}")),
+            })
     }
 
     /// Forgets cached agencies so a directory change applies at once on this instance

@@ -21,18 +21,34 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://posko.db?mode=rwc";
 pub struct Database {
     pub conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// Kept for the migration lock's own connection.
+    url: Arc<str>,
 }
+
+/// The PostgreSQL advisory lock key that serialises migrations and seeding across
+/// instances (an arbitrary constant: "posko" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x0070_6f73_6b6f;
 
 impl Database {
     /// Connects with settings tuned per backend: WAL, a busy timeout and foreign keys for a
     /// SQLite file; a bounded pool for PostgreSQL.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, max_connections, Duration::from_secs(10)).await
+    }
+
+    /// `connect`, with the longest wait for a pooled connection: past it a statement fails
+    /// with a connection error instead of queueing behind an unreachable database.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .sqlx_logging(false)
             // sqlx pings a connection on every checkout by default: one more round trip
             // per statement (measured: 4 sends per one-statement request). Only a
@@ -62,14 +78,69 @@ impl Database {
             // since values may include reporters' names.
             tracing::trace!(target: "posko::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement);
         });
-        Ok(Self { conn, statements })
+        Ok(Self {
+            conn,
+            statements,
+            url: url.into(),
+        })
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration, one instance at a time.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.conn, None)
+        self.exclusively(|| async {
+            Migrator::up(&self.conn, None)
+                .await
+                .context("cannot migrate the database")
+        })
+        .await
+    }
+
+    /// Applies pending migrations and then `then` (the reference seed), with no other
+    /// instance migrating or seeding in between.
+    pub async fn migrate_then<T, F, Fut>(&self, then: F) -> anyhow::Result<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        self.exclusively(|| async {
+            Migrator::up(&self.conn, None)
+                .await
+                .context("cannot migrate the database")?;
+            then().await
+        })
+        .await
+    }
+
+    /// Runs `work` while holding PostgreSQL's advisory lock on a connection of its own,
+    /// outside the pool (so a pool of one connection cannot deadlock). Instances started
+    /// together would otherwise create the same tables at once, and PostgreSQL's
+    /// `CREATE … IF NOT EXISTS` is not safe against that (`pg_type_typname_nsp_index`).
+    /// SQLite's own file locking serialises writers, so it needs none.
+    async fn exclusively<T, F, Fut>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        use sea_orm::sqlx::{Connection as _, PgConnection};
+        if self.backend() != DatabaseBackend::Postgres {
+            return work().await;
+        }
+        let mut lock = PgConnection::connect(&self.url)
             .await
-            .context("cannot migrate the database")
+            .with_context(|| format!("cannot connect to {} to migrate", redact(&self.url)))?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut lock)
+            .await
+            .context("cannot take the migration lock")?;
+        let result = work().await;
+        // Closing the session releases the lock even if the unlock fails.
+        let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut lock)
+            .await;
+        let _ = lock.close().await;
+        result
     }
 
     /// How many SQL statements this pool has run since it was opened.
@@ -103,9 +174,13 @@ impl Database {
         }
     }
 
-    /// Whether the database answers a trivial query (for `/readyz`).
-    pub async fn ping(&self) -> bool {
-        self.conn.ping().await.is_ok()
+    /// Whether the database answers a trivial query within `within` (for `/readyz`,
+    /// which must answer promptly while the database hangs).
+    pub async fn ping(&self, within: Duration) -> bool {
+        matches!(
+            tokio::time::timeout(within, self.conn.ping()).await,
+            Ok(Ok(()))
+        )
     }
 }
 

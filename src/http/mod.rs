@@ -8,3 +8,4 @@ pub mod metrics;
 pub mod persisted;
 pub mod rate_limit;
 pub mod server;
+pub mod text;

@@ -15,7 +15,7 @@ use crate::config::{Config, Mode};
 use crate::db::{Database, seed};
 use crate::graphql::schema::{PoskoSchema, build_schema};
 use crate::http::graphql::EndpointLimits;
-use crate::http::limits::DocumentLimits;
+use crate::http::limits::{DocumentLimits, VariableLimits};
 use crate::http::metrics::Metrics;
 use crate::http::persisted::PersistedOperations;
 use crate::http::rate_limit::RateLimits;
@@ -77,11 +77,19 @@ impl Application {
             config.persisted_operations.as_deref(),
             &config.allowlist_roles,
         )?;
-        let db = Database::connect(&config.database_url, config.db_max_connections).await?;
-        db.migrate().await?;
-        if config.seed_reference {
-            seed::run(&db.conn).await?;
-        }
+        let db = Database::connect_with(
+            &config.database_url,
+            config.db_max_connections,
+            std::time::Duration::from_millis(config.db_acquire_timeout_ms),
+        )
+        .await?;
+        db.migrate_then(|| async {
+            if config.seed_reference {
+                seed::run(&db.conn).await?;
+            }
+            Ok(())
+        })
+        .await?;
         let listener = TcpListener::bind(config.listen)
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.listen))?;
         let local_addr = listener.local_addr()?;
@@ -94,11 +102,21 @@ impl Application {
                 std::time::Duration::from_secs(config.jurisdiction_cache_secs),
             )),
             limits: EndpointLimits {
+                max_body_bytes: config.max_body_bytes,
+                body_timeout: std::time::Duration::from_millis(config.body_timeout_ms),
                 max_document_bytes: config.max_document_bytes,
                 document: DocumentLimits {
+                    max_fields: config.max_fields,
+                    max_depth: config.max_depth,
+                    max_introspection_depth: config.max_introspection_depth,
                     max_aliases: config.max_aliases,
                     max_root_fields: config.max_root_fields,
                     max_directives: config.max_directives,
+                    max_operations: config.max_operations,
+                },
+                variables: VariableLimits {
+                    max_depth: config.max_variable_depth,
+                    max_values: config.max_variable_values,
                 },
                 max_batch: config.max_batch,
                 timeout: std::time::Duration::from_millis(config.execution_timeout_ms),
@@ -163,7 +181,7 @@ impl Application {
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(config.shutdown_grace_secs);
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }

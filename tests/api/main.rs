@@ -18,6 +18,7 @@ mod demo_data;
 mod directory;
 mod dispute_lists;
 mod graphiql_tokens;
+mod hostile;
 mod policy_matrix;
 mod protocol;
 mod reference;

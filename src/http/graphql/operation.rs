@@ -1,0 +1,218 @@
+//! One operation of a request, step by step: the document (sent, or registered by hash),
+//! its cost, its strings, then execution within the time limit.
+
+use std::sync::Arc;
+
+use async_graphql::Variables;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use serde_json::{Map, Value};
+
+use crate::config::Introspection;
+use crate::domain::types::Role;
+use crate::error::ErrorCode;
+use crate::graphql::context::RequestContext;
+use crate::http::graphql::params::Params;
+use crate::http::graphql::respond::{Outcome, classify, request_error_body};
+use crate::http::limits::{self, Refusal};
+use crate::http::persisted::Resolved;
+use crate::http::server::AppState;
+use crate::http::text;
+
+/// Whether the endpoint's rule lets this role introspect the schema.
+pub fn introspection_allowed(rule: Introspection, role: Role) -> bool {
+    match rule {
+        Introspection::Always => true,
+        Introspection::Authenticated => role != Role::Public,
+        Introspection::Never => false,
+    }
+}
+
+/// Runs one operation for the request's caller.
+pub async fn run(
+    state: &AppState,
+    context: &Arc<RequestContext>,
+    params: Params,
+    is_get: bool,
+) -> Outcome {
+    let operation = params.operation_name.clone();
+    let document = match document(state, context, &params) {
+        Ok(document) => document,
+        Err(outcome) => return outcome,
+    };
+    let parsed = match cost(state, &document, params.variables.as_ref()) {
+        Ok(parsed) => parsed,
+        Err(refusal) => {
+            let (message, code) = match refusal {
+                Refusal::TooComplex(message) => (message, ErrorCode::QueryTooComplex),
+                Refusal::Invalid(message) => (message, ErrorCode::BadUserInput),
+            };
+            return Outcome::refused(&message, code, operation);
+        }
+    };
+    let kind = selected_kind(&parsed, params.operation_name.as_deref());
+    if is_get && kind.is_some_and(|kind| kind != OperationType::Query) {
+        let mut outcome = Outcome::refused(
+            "only queries may use GET; send mutations with POST",
+            ErrorCode::BadUserInput,
+            operation,
+        );
+        outcome.method_not_allowed = true;
+        return outcome;
+    }
+    if let Some(field) = text::find_nul(&parsed, params.variables.as_ref()) {
+        return Outcome::refused_at(
+            "text may not contain the NUL character (U+0000)",
+            ErrorCode::BadUserInput,
+            &field,
+            operation,
+        );
+    }
+    execute(state, context, params, document, parsed, kind).await
+}
+
+/// The document to run: the one sent, or the registered one its hash names.
+fn document(
+    state: &AppState,
+    context: &RequestContext,
+    params: &Params,
+) -> Result<String, Outcome> {
+    let operation = || params.operation_name.clone();
+    let sha256 = params
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("persistedQuery"))
+        .and_then(|p| p.get("sha256Hash"))
+        .and_then(Value::as_str);
+    match state
+        .persisted
+        .resolve(context.viewer.role, params.query.as_deref(), sha256)
+    {
+        Resolved::Document(d) if d.trim().is_empty() => {
+            let mut outcome = Outcome::refused(
+                "a GraphQL document (`query`) is required",
+                ErrorCode::BadUserInput,
+                operation(),
+            );
+            outcome.malformed = true;
+            Err(outcome)
+        }
+        Resolved::Document(d) => Ok(d),
+        Resolved::NotFound => Err(Outcome::refused(
+            "PersistedQueryNotFound",
+            ErrorCode::PersistedQueryNotFound,
+            operation(),
+        )),
+        Resolved::HashMismatch => Err(Outcome::refused(
+            "the persisted query hash does not match the document",
+            ErrorCode::BadUserInput,
+            operation(),
+        )),
+        Resolved::NotReviewed => Err(Outcome::refused(
+            "this role may run only reviewed operations",
+            ErrorCode::Forbidden,
+            operation(),
+        )),
+    }
+}
+
+/// Parses the document and measures it and the variables against the limits. Nothing
+/// here is more than linear in the request's size, so a refusal costs little whatever the
+/// document would expand to.
+fn cost(
+    state: &AppState,
+    document: &str,
+    variables: Option<&Map<String, Value>>,
+) -> Result<ExecutableDocument, Refusal> {
+    let limits = &state.limits;
+    if document.len() > limits.max_document_bytes {
+        return Err(Refusal::TooComplex(format!(
+            "the document is longer than {} bytes",
+            limits.max_document_bytes
+        )));
+    }
+    limits::check_text(document)?;
+    let parsed = async_graphql::parser::parse_query(document)
+        .map_err(|err| Refusal::Invalid(format!("the document does not parse: {err}")))?;
+    limits::check(&parsed, limits.document)?;
+    if let Some(variables) = variables {
+        limits::check_variables(variables, limits.variables)?;
+    }
+    Ok(parsed)
+}
+
+/// The type of the operation the request selects, if the document has it.
+fn selected_kind(parsed: &ExecutableDocument, wanted: Option<&str>) -> Option<OperationType> {
+    parsed
+        .operations
+        .iter()
+        .find(|(name, _)| match (wanted, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        })
+        .map(|(_, operation)| operation.node.ty)
+}
+
+async fn execute(
+    state: &AppState,
+    context: &Arc<RequestContext>,
+    params: Params,
+    document: String,
+    parsed: ExecutableDocument,
+    kind: Option<OperationType>,
+) -> Outcome {
+    let operation = params.operation_name.clone();
+    let mut request = async_graphql::Request::new(document).data(context.clone());
+    // Parsed once: the limits above already needed the tree.
+    request.set_parsed_query(parsed);
+    if let Some(name) = &params.operation_name {
+        request = request.operation_name(name.clone());
+    }
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    if !introspection_allowed(state.limits.introspection, context.viewer.role) {
+        request = request.disable_introspection();
+    }
+    let timeout = state.limits.timeout;
+    let Ok(mut response) = tokio::time::timeout(timeout, state.schema.execute(request)).await
+    else {
+        let millis = timeout.as_millis();
+        let message = if kind == Some(OperationType::Mutation) {
+            format!(
+                "the mutation did not finish within {millis} ms and its outcome is unknown; \
+                 retry with the same idempotencyKey or expectedVersion to find out"
+            )
+        } else {
+            format!("the operation did not finish within {millis} ms")
+        };
+        return Outcome::refused(&message, ErrorCode::Timeout, operation);
+    };
+    let codes: Vec<String> = response.errors.iter_mut().map(classify).collect();
+    // A response without data whose errors have no path failed before execution.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let body = if request_error {
+        // Serialised straight to text on the common path; only a request error, whose
+        // `data` must be absent rather than null, goes through a JSON tree.
+        let mut tree = serde_json::to_value(&response)
+            .unwrap_or_else(|_| request_error_body("internal error", ErrorCode::Internal));
+        if let Some(object) = tree.as_object_mut() {
+            object.remove("data");
+        }
+        tree.to_string()
+    } else {
+        serde_json::to_string(&response).unwrap_or_else(|_| {
+            request_error_body("internal error", ErrorCode::Internal).to_string()
+        })
+    };
+    Outcome {
+        body,
+        request_error,
+        malformed: false,
+        method_not_allowed: false,
+        operation,
+        codes,
+    }
+}
