@@ -346,11 +346,8 @@ async fn write(
     // The guarded write comes first: it takes the row (PostgreSQL) or the database's write
     // lock (SQLite) before anything is read, so the check and the change are one step.
     let result = dispute::Entity::update_many()
-        .col_expr(dispute::Column::Status, Expr::value(updated.status.clone()))
-        .col_expr(
-            dispute::Column::Violation,
-            Expr::value(updated.violation.clone()),
-        )
+        .col_expr(dispute::Column::Status, Expr::value(updated.status))
+        .col_expr(dispute::Column::Violation, Expr::value(updated.violation))
         .col_expr(
             dispute::Column::Outcome,
             Expr::value(updated.outcome.clone()),
