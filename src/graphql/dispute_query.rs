@@ -92,12 +92,15 @@ pub struct AccessLogFilterInput {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page counts as its size times what each item costs.
+/// A page counts as its size times what each item costs. A size out of range costs as the
+/// largest page, so the resolver (not the complexity limit) answers it with the
+/// `BAD_USER_INPUT` that names `first`.
 fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     let size = first.map_or(disputes::DEFAULT_PAGE_SIZE as usize, |n| {
         usize::try_from(n).unwrap_or(0)
     });
-    size.max(1).saturating_mul(child_complexity)
+    size.clamp(1, disputes::MAX_PAGE_SIZE as usize)
+        .saturating_mul(child_complexity)
 }
 
 /// Dispute reads.

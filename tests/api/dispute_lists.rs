@@ -321,3 +321,62 @@ async fn sql_statements_do_not_grow_with_the_page_size() {
         "statements for 2 rows vs 20 rows: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn every_pagination_argument_is_validated() {
+    let app = spawn_app().await;
+    let admin = token("ADMIN", "KESBANGPOL_DKI");
+    let id = gid(insert_dispute(&app.db.conn, NewDispute::default()).await);
+    for (query, field) in [
+        ("{ disputes(first: -1) { totalCount } }", "first"),
+        ("{ disputes(first: 0) { totalCount } }", "first"),
+        ("{ disputes(first: 101) { totalCount } }", "first"),
+        (
+            "{ disputes(after: \"not-a-cursor\") { totalCount } }",
+            "after",
+        ),
+        ("{ accessLog(first: -1) { nodes { field } } }", "first"),
+        ("{ accessLog(first: 100000) { nodes { field } } }", "first"),
+        (
+            "{ accessLog(after: \"nope\") { nodes { field } } }",
+            "after",
+        ),
+    ] {
+        let answer = app.gql_as(Some(&admin), query, json!({})).await;
+        assert_eq!(
+            answer.error_codes(),
+            ["BAD_USER_INPUT"],
+            "{query}: {:#}",
+            answer.body
+        );
+        assert_eq!(
+            answer.body["errors"][0]["extensions"]["field"], field,
+            "{query}"
+        );
+    }
+    for last in [-5, -1, 1_001] {
+        let answer = app
+            .gql_as(
+                Some(&admin),
+                "query($id: ID!, $last: Int) { dispute(id: $id) { events(last: $last) { seq } } }",
+                json!({ "id": id, "last": last }),
+            )
+            .await;
+        assert_eq!(
+            answer.error_codes(),
+            ["BAD_USER_INPUT"],
+            "last {last}: {:#}",
+            answer.body
+        );
+        assert_eq!(answer.body["errors"][0]["extensions"]["field"], "last");
+    }
+    let fine = app
+        .gql_as(
+            Some(&admin),
+            "query($id: ID!) { dispute(id: $id) { events(last: 0) { seq } all: events { seq } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    fine.expect_ok();
+    assert_eq!(fine.data("dispute.events"), &json!([]));
+}

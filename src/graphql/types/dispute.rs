@@ -246,7 +246,7 @@ impl Dispute {
     /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
     /// (For complexity a timeline counts as `last`, or 20 items.)
     #[graphql(
-        complexity = "usize::try_from(last.unwrap_or(20)).unwrap_or(0).max(1).saturating_mul(child_complexity)"
+        complexity = "usize::try_from(last.unwrap_or(20).clamp(1, MAX_EVENTS_LAST)).unwrap_or(1).saturating_mul(child_complexity)"
     )]
     async fn events(
         &self,
