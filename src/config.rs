@@ -262,6 +262,47 @@ pub struct Config {
     )]
     pub allowlist_roles: Vec<String>,
 
+    /// Subscriptions one WebSocket connection may hold at once.
+    #[arg(
+        long,
+        env = "POSKO_WS_MAX_SUBSCRIPTIONS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub ws_max_subscriptions: usize,
+
+    /// Subscriptions one agency may hold on this instance, over all its connections.
+    #[arg(
+        long,
+        env = "POSKO_WS_MAX_AGENCY_SUBSCRIPTIONS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub ws_max_agency_subscriptions: usize,
+
+    /// WebSocket connections one client address may hold on this instance.
+    #[arg(
+        long,
+        env = "POSKO_WS_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 200,
+        global = true
+    )]
+    pub ws_max_connections_per_ip: usize,
+
+    /// Messages queued for one socket; a consumer that falls this far behind is closed
+    /// (4500) rather than allowed to grow the server's memory.
+    #[arg(long, env = "POSKO_WS_QUEUE", default_value_t = 256, global = true)]
+    pub ws_queue: usize,
+
+    /// How long a new socket may take to send `connection_init` (then 4408).
+    #[arg(
+        long,
+        env = "POSKO_WS_INIT_TIMEOUT_MS",
+        default_value_t = 3_000,
+        global = true
+    )]
+    pub ws_init_timeout_ms: u64,
+
     /// PUBLIC statistics round every count down to a multiple of this k (k-anonymity).
     #[arg(long, env = "POSKO_PUBLIC_STATS_K", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=1000), global = true)]

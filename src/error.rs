@@ -19,6 +19,8 @@ pub enum ErrorCode {
     PersistedQueryNotFound,
     /// The request ran out of time; for a mutation the outcome is unknown.
     Timeout,
+    /// A subscription may have missed changes: refetch and subscribe again.
+    Reset,
     /// The database cannot be reached (HTTP 503 with `Retry-After`).
     ServiceUnavailable,
 }
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::Internal => "INTERNAL",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Timeout => "TIMEOUT",
+            Self::Reset => "RESET",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }

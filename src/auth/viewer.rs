@@ -61,6 +61,9 @@ pub struct Viewer {
     pub agency_code: Option<String>,
     access: Option<Arc<AgencyAccess>>,
     pub jurisdiction: Jurisdiction,
+    /// The token's `exp` (seconds since the epoch); `None` for `PUBLIC`. A long-lived
+    /// connection ends when it passes.
+    pub expires_at: Option<u64>,
 }
 
 impl Viewer {
@@ -72,6 +75,7 @@ impl Viewer {
             agency_code: None,
             access: None,
             jurisdiction: Jurisdiction::Nowhere,
+            expires_at: None,
         }
     }
 
@@ -147,6 +151,29 @@ impl Authenticator {
             agency_code: Some(claims.agency),
             jurisdiction: access.jurisdiction.clone(),
             access: Some(access),
+            expires_at: Some(claims.exp),
+        })
+    }
+
+    /// The same caller with its agency's current jurisdiction (re-read at most as often as
+    /// the agency cache allows), for connections that outlive one request: a jurisdiction
+    /// an ADMIN narrowed applies to open subscriptions too.
+    pub async fn refresh(&self, viewer: &Viewer) -> Result<Viewer, AuthFailure> {
+        let Some(agency) = viewer.agency_code.as_deref() else {
+            return Ok(viewer.clone());
+        };
+        let access = self
+            .agency_access(agency)
+            .await
+            .map_err(AuthFailure::Internal)?
+            .ok_or(AuthFailure::Token(TokenError::UnknownAgency))?;
+        if !policy::role_fits_agency(viewer.role, access.kind) {
+            return Err(AuthFailure::Token(TokenError::RoleDoesNotFitAgency));
+        }
+        Ok(Viewer {
+            jurisdiction: access.jurisdiction.clone(),
+            access: Some(access),
+            ..viewer.clone()
         })
     }
 

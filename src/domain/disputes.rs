@@ -412,6 +412,23 @@ pub async fn get_by_ref<C: ConnectionTrait>(
         .map(VisibleDispute::new)
 }
 
+/// The dispute a change notification names, if the viewer sees it and it matches the
+/// filter (a subscription's). The row id comes from the server's own notification, never
+/// from a client.
+pub async fn changed<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    filter: &DisputeFilter,
+    row: i32,
+) -> AppResult<Option<VisibleDispute>> {
+    Ok(policy::visible_disputes(viewer)
+        .filter(filter.condition())
+        .filter(dispute::Column::Id.eq(row))
+        .one(db)
+        .await?
+        .map(VisibleDispute::new))
+}
+
 /// `get_by_ref`'s row, for the domain's own writes.
 pub(in crate::domain) async fn row_by_ref<C: ConnectionTrait>(
     db: &C,

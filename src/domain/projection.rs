@@ -88,6 +88,18 @@ pub fn timeline(
     Ok(visible)
 }
 
+/// One event of a dispute, if the viewer may see it (a subscription's `event`); noted in
+/// the access log when it is an intelligence note.
+pub fn event(
+    viewer: &Viewer,
+    dispute: &VisibleDispute,
+    facts: &DisputeFacts,
+    event: dispute_event::Model,
+    log: &dyn ReadLog,
+) -> AppResult<Option<VisibleEvent>> {
+    Ok(timeline(viewer, dispute, facts, vec![event], log)?.pop())
+}
+
 /// The reporter's identity.
 pub struct ReporterIdentity {
     pub kind: ReporterKind,

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
+use crate::domain::changes;
 use crate::domain::disputes;
 use crate::domain::reference;
 use crate::domain::tally;
@@ -266,6 +267,7 @@ async fn filed(
     changes.insert("status".into(), serde_json::json!([null, "REPORTED"]));
     workflow::append_event(&txn, viewer, &created, 1, at, &change, changes).await?;
     tally::count_new(&txn, &created).await?;
+    changes::notify_in(&txn, created.id, 1).await?;
     txn.commit().await?;
     Ok((created, false))
 }

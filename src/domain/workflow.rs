@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
+use crate::domain::changes;
 use crate::domain::disputes;
 use crate::domain::tally;
 use crate::domain::timeline::{EventContent, GENESIS_HASH, event_hash, new_salt};
@@ -427,6 +428,7 @@ async fn write(
         change.escalation.as_ref().map(|(target, _)| *target),
     )
     .await?;
+    changes::notify_in(&txn, current.id, updated.version).await?;
     txn.commit().await?;
     Ok(updated)
 }

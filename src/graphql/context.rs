@@ -9,6 +9,7 @@ use crate::auth::policy;
 use crate::auth::viewer::{Authenticator, Viewer};
 use crate::db::Database;
 use crate::domain::audit::SensitiveRead;
+use crate::domain::changes::ChangeFeed;
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
 use crate::domain::projection::ReadLog;
 use crate::error::AppError;
@@ -33,6 +34,8 @@ pub struct RequestContext {
     stats: Mutex<HashMap<String, Arc<StatsCell>>>,
     /// The k of PUBLIC statistics.
     public_stats_k: u64,
+    /// The instance's feed of committed changes, for subscriptions.
+    changes: Option<Arc<ChangeFeed>>,
 }
 
 type StatsCell = tokio::sync::OnceCell<Vec<(String, i64)>>;
@@ -55,6 +58,7 @@ impl RequestContext {
             reads: Mutex::new(Vec::new()),
             stats: Mutex::new(HashMap::new()),
             public_stats_k: DEFAULT_PUBLIC_STATS_K,
+            changes: None,
         }
     }
 
@@ -121,6 +125,49 @@ impl RequestContext {
             .lock()
             .map(|mut reads| std::mem::take(&mut *reads))
             .unwrap_or_default()
+    }
+
+    /// Gives subscriptions the instance's feed of changes.
+    pub fn with_changes(mut self, feed: Arc<ChangeFeed>) -> Self {
+        self.changes = Some(feed);
+        self
+    }
+
+    /// The feed of changes (set for every request the server builds).
+    pub fn changes(&self) -> Result<&Arc<ChangeFeed>, AppError> {
+        self.changes
+            .as_ref()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no change feed in this context")))
+    }
+
+    /// Statistics computed now, bypassing this context's memo: a subscription lives long
+    /// and must see what changed since its last push.
+    pub async fn published_stats_now(
+        &self,
+        filter: &DisputeFilter,
+        dimension: StatsDimension,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        let counts = disputes::stats(&self.db.conn, &self.viewer, filter, dimension).await?;
+        Ok(policy::publish_counts(
+            &self.viewer,
+            counts,
+            self.public_stats_k,
+        ))
+    }
+
+    /// `published_total` computed now (see `published_stats_now`).
+    pub async fn published_total_now(&self, filter: &DisputeFilter) -> Result<u64, AppError> {
+        let total: u64 =
+            disputes::stats(&self.db.conn, &self.viewer, filter, StatsDimension::Status)
+                .await?
+                .iter()
+                .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+                .sum();
+        Ok(policy::publish_count(
+            &self.viewer,
+            total,
+            self.public_stats_k,
+        ))
     }
 
     /// Sets the k of PUBLIC statistics (`policy::publish_counts`).

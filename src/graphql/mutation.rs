@@ -163,12 +163,15 @@ async fn execute(
     command: Command,
 ) -> async_graphql::Result<DisputePayload> {
     let rc = ctx.request()?;
-    workflow::execute(&rc.db.conn, &rc.viewer, id, expected_version, command)
+    let dispute = workflow::execute(&rc.db.conn, &rc.viewer, id, expected_version, command)
         .await
-        .map(|d| DisputePayload {
-            dispute: Dispute::new(d),
-        })
-        .gql()
+        .gql()?;
+    rc.changes()
+        .gql()?
+        .committed(dispute.id().raw(), dispute.version());
+    Ok(DisputePayload {
+        dispute: Dispute::new(dispute),
+    })
 }
 
 #[Object]
@@ -201,6 +204,11 @@ impl DisputeMutation {
         let (dispute, replayed) = report::report(&rc.db.conn, &rc.viewer, report)
             .await
             .gql()?;
+        if !replayed {
+            rc.changes()
+                .gql()?
+                .committed(dispute.id().raw(), dispute.version());
+        }
         Ok(ReportDisputePayload {
             dispute: Dispute::new(dispute),
             replayed,

@@ -4,19 +4,20 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder, ServerError, ValidationResult};
+use async_graphql::{Schema, SchemaBuilder, ServerError, ValidationResult};
 
 use crate::error::ErrorCode;
 
 use crate::graphql::mutation::Mutation;
 use crate::graphql::query::Query;
+use crate::graphql::subscription::Subscription;
 
 /// Posko's GraphQL schema type.
-pub type PoskoSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type PoskoSchema = Schema<Query, Mutation, Subscription>;
 
 /// Types only: no request data, no limits (they do not change the SDL).
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// The served schema, once per process: the complexity ceiling, and no "did you mean …"

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::http::server::AppState;
@@ -23,6 +24,14 @@ pub struct Metrics {
     errors: IntCounterVec,
     pool: IntGaugeVec,
     operations: Mutex<HashSet<String>>,
+    /// Open WebSocket connections.
+    pub sockets: IntGauge,
+    /// Open subscriptions.
+    pub subscriptions: IntGauge,
+    /// Messages delivered to subscribers.
+    pub delivered: IntCounter,
+    /// Sockets closed because their consumer could not keep up.
+    pub dropped: IntCounter,
 }
 
 impl Metrics {
@@ -64,7 +73,25 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        let sockets = IntGauge::new("posko_ws_connections", "Open WebSocket connections")?;
+        let subscriptions = IntGauge::new("posko_ws_subscriptions", "Open subscriptions")?;
+        let delivered = IntCounter::new(
+            "posko_ws_events_delivered_total",
+            "Subscription messages delivered",
+        )?;
+        let dropped = IntCounter::new(
+            "posko_ws_slow_consumers_closed_total",
+            "Sockets closed because their consumer fell behind",
+        )?;
+        registry.register(Box::new(sockets.clone()))?;
+        registry.register(Box::new(subscriptions.clone()))?;
+        registry.register(Box::new(delivered.clone()))?;
+        registry.register(Box::new(dropped.clone()))?;
         Ok(Self {
+            sockets,
+            subscriptions,
+            delivered,
+            dropped,
             registry,
             requests,
             latency,

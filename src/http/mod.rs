@@ -9,3 +9,4 @@ pub mod persisted;
 pub mod rate_limit;
 pub mod server;
 pub mod text;
+pub mod ws;

@@ -36,6 +36,11 @@ pub struct AppState {
     pub graphiql_nonce: Option<String>,
     /// The k of PUBLIC statistics.
     pub public_stats_k: u64,
+    /// The limits of WebSocket connections, and what this instance's sockets hold.
+    pub socket_limits: crate::http::ws::SocketLimits,
+    pub sockets: crate::http::ws::SocketRegistry,
+    /// Committed changes of disputes, for subscriptions.
+    pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
 }
 
 /// Browsers may call the API from the listed origins (and from the service's own, so
@@ -130,6 +135,15 @@ impl Application {
             metrics: Metrics::new()?,
             mode: config.mode,
             public_stats_k: config.public_stats_k,
+            changes: crate::domain::changes::ChangeFeed::start(&db.conn),
+            socket_limits: crate::http::ws::SocketLimits {
+                max_subscriptions: config.ws_max_subscriptions,
+                max_agency_subscriptions: config.ws_max_agency_subscriptions,
+                max_connections_per_ip: config.ws_max_connections_per_ip,
+                queue: config.ws_queue.max(1),
+                init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms),
+            },
+            sockets: crate::http::ws::SocketRegistry::default(),
             graphiql_nonce: config
                 .graphiql_tokens
                 .then(|| hex::encode(rand::random::<[u8; 16]>())),
@@ -172,6 +186,12 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .route("/graphql", web::post().to(graphql::post))
+                .route(
+                    "/graphql",
+                    web::get()
+                        .guard(actix_web::guard::fn_guard(crate::http::ws::is_upgrade))
+                        .to(crate::http::ws::upgrade),
+                )
                 .route("/graphql", web::get().to(graphql::get))
                 .route("/metrics", web::get().to(crate::http::metrics::metrics))
                 .route("/graphiql", web::get().to(graphiql::page))

@@ -25,6 +25,7 @@ mod reference;
 mod schema_file;
 mod service;
 mod statistics;
+mod subscriptions;
 mod tokens;
 mod trust;
 mod visibility;

@@ -379,6 +379,13 @@ pub const MAX_EVENTS_LAST: i32 = 1_000;
 /// One entry of the append-only timeline, as `projection::timeline` let the caller see it.
 pub struct DisputeEvent(VisibleEvent);
 
+impl DisputeEvent {
+    /// Wraps an event the projection let the caller see.
+    pub fn new(event: VisibleEvent) -> Self {
+        Self(event)
+    }
+}
+
 #[Object]
 impl DisputeEvent {
     /// 1, 2, 3… without gaps in the whole timeline (events the caller may not see leave
@@ -489,11 +496,18 @@ pub struct Count {
 /// may exceed the sum of the rounded parts).
 pub struct DisputeStats {
     filter: DisputeFilter,
+    /// Computed now rather than from the request's memo (a subscription's push).
+    now: bool,
 }
 
 impl DisputeStats {
     pub fn new(filter: DisputeFilter) -> Self {
-        Self { filter }
+        Self { filter, now: false }
+    }
+
+    /// Statistics for one push of a subscription, computed at resolution.
+    pub fn now(filter: DisputeFilter) -> Self {
+        Self { filter, now: true }
     }
 
     async fn counts(
@@ -501,10 +515,11 @@ impl DisputeStats {
         ctx: &Context<'_>,
         dimension: StatsDimension,
     ) -> async_graphql::Result<Vec<(String, i64)>> {
-        ctx.request()?
-            .published_stats(&self.filter, dimension)
-            .await
-            .gql()
+        let rc = ctx.request()?;
+        if self.now {
+            return rc.published_stats_now(&self.filter, dimension).await.gql();
+        }
+        rc.published_stats(&self.filter, dimension).await.gql()
     }
 
     async fn by(
@@ -525,7 +540,11 @@ impl DisputeStats {
 impl DisputeStats {
     /// The sum of `byStatus` (a dispute has exactly one status).
     async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        ctx.request()?.published_total(&self.filter).await.gql()
+        let rc = ctx.request()?;
+        if self.now {
+            return rc.published_total_now(&self.filter).await.gql();
+        }
+        rc.published_total(&self.filter).await.gql()
     }
     async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Status).await

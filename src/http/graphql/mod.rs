@@ -12,9 +12,9 @@
 //! cost → strings → execution, for each operation) → the access log → `respond`.
 
 mod admit;
-mod operation;
-mod params;
-mod respond;
+pub(crate) mod operation;
+pub(crate) mod params;
+pub(crate) mod respond;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +78,8 @@ async fn run(
                 request_id.clone(),
                 state.auth.clone(),
             )
-            .with_public_stats_k(state.public_stats_k),
+            .with_public_stats_k(state.public_stats_k)
+            .with_changes(state.changes.clone()),
         );
         outcomes.push(operation::run(&state, &context, params, is_get).await);
         reads.extend(context.take_reads());

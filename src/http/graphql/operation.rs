@@ -27,18 +27,22 @@ pub fn introspection_allowed(rule: Introspection, role: Role) -> bool {
     }
 }
 
-/// Runs one operation for the request's caller.
-pub async fn run(
+/// An operation that passed every check before execution.
+pub struct Prepared {
+    pub request: async_graphql::Request,
+    pub kind: Option<OperationType>,
+    pub operation: Option<String>,
+}
+
+/// Every step before execution, for any transport: the document (sent or registered), its
+/// cost, its strings, and the request to execute. A refusal is the outcome to answer.
+pub fn prepare(
     state: &AppState,
     context: &Arc<RequestContext>,
     params: Params,
-    is_get: bool,
-) -> Outcome {
+) -> Result<Prepared, Outcome> {
     let operation = params.operation_name.clone();
-    let document = match document(state, context, &params) {
-        Ok(document) => document,
-        Err(outcome) => return outcome,
-    };
+    let document = document(state, context, &params)?;
     let parsed = match cost(state, &document, params.variables.as_ref()) {
         Ok(parsed) => parsed,
         Err(refusal) => {
@@ -46,28 +50,62 @@ pub async fn run(
                 Refusal::TooComplex(message) => (message, ErrorCode::QueryTooComplex),
                 Refusal::Invalid(message) => (message, ErrorCode::BadUserInput),
             };
-            return Outcome::refused(&message, code, operation);
+            return Err(Outcome::refused(&message, code, operation));
         }
     };
     let kind = selected_kind(&parsed, params.operation_name.as_deref());
-    if is_get && kind.is_some_and(|kind| kind != OperationType::Query) {
-        let mut outcome = Outcome::refused(
-            "only queries may use GET; send mutations with POST",
-            ErrorCode::BadUserInput,
-            operation,
-        );
-        outcome.method_not_allowed = true;
-        return outcome;
-    }
     if let Some(field) = text::find_nul(&parsed, params.variables.as_ref()) {
-        return Outcome::refused_at(
+        return Err(Outcome::refused_at(
             "text may not contain the NUL character (U+0000)",
             ErrorCode::BadUserInput,
             &field,
             operation,
-        );
+        ));
     }
-    execute(state, context, params, document, parsed, kind).await
+    let mut request = async_graphql::Request::new(document).data(context.clone());
+    // Parsed once: the limits above already needed the tree.
+    request.set_parsed_query(parsed);
+    if let Some(name) = &params.operation_name {
+        request = request.operation_name(name.clone());
+    }
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    if !introspection_allowed(state.limits.introspection, context.viewer.role) {
+        request = request.disable_introspection();
+    }
+    Ok(Prepared {
+        request,
+        kind,
+        operation,
+    })
+}
+
+/// Runs one operation of an HTTP request for its caller.
+pub async fn run(
+    state: &AppState,
+    context: &Arc<RequestContext>,
+    params: Params,
+    is_get: bool,
+) -> Outcome {
+    let prepared = match prepare(state, context, params) {
+        Ok(prepared) => prepared,
+        Err(outcome) => return outcome,
+    };
+    if is_get
+        && prepared
+            .kind
+            .is_some_and(|kind| kind != OperationType::Query)
+    {
+        let mut outcome = Outcome::refused(
+            "only queries may use GET; send mutations with POST",
+            ErrorCode::BadUserInput,
+            prepared.operation,
+        );
+        outcome.method_not_allowed = true;
+        return outcome;
+    }
+    execute(state, prepared).await
 }
 
 /// The document to run: the one sent, or the registered one its hash names.
@@ -153,27 +191,13 @@ fn selected_kind(parsed: &ExecutableDocument, wanted: Option<&str>) -> Option<Op
         .map(|(_, operation)| operation.node.ty)
 }
 
-async fn execute(
-    state: &AppState,
-    context: &Arc<RequestContext>,
-    params: Params,
-    document: String,
-    parsed: ExecutableDocument,
-    kind: Option<OperationType>,
-) -> Outcome {
-    let operation = params.operation_name.clone();
-    let mut request = async_graphql::Request::new(document).data(context.clone());
-    // Parsed once: the limits above already needed the tree.
-    request.set_parsed_query(parsed);
-    if let Some(name) = &params.operation_name {
-        request = request.operation_name(name.clone());
-    }
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
-    }
-    if !introspection_allowed(state.limits.introspection, context.viewer.role) {
-        request = request.disable_introspection();
-    }
+/// Executes a prepared query or mutation within the time limit.
+pub async fn execute(state: &AppState, prepared: Prepared) -> Outcome {
+    let Prepared {
+        request,
+        kind,
+        operation,
+    } = prepared;
     let timeout = state.limits.timeout;
     let Ok(mut response) = tokio::time::timeout(timeout, state.schema.execute(request)).await
     else {

@@ -150,7 +150,8 @@ pub fn from_body(body: &[u8], max_batch: usize) -> Result<Batch, (String, ErrorC
     Ok(Batch { items, is_batch })
 }
 
-fn from_json(value: Value) -> Result<Params, &'static str> {
+/// One request object (of a JSON body, or a WebSocket `subscribe` payload).
+pub fn from_json(value: Value) -> Result<Params, &'static str> {
     let Value::Object(mut object) = value else {
         return Err("the request must be a JSON object");
     };

@@ -61,6 +61,16 @@ impl TestDb {
         }
     }
 
+    /// A handle on a database another `TestDb` owns (a second instance's view): dropping
+    /// it drops nothing.
+    pub fn borrowed(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            postgres: None,
+            _dir: None,
+        }
+    }
+
     /// The URL the server under test connects to.
     pub fn url(&self) -> &str {
         &self.url

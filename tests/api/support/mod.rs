@@ -134,6 +134,24 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts a server with extra configuration flags.
+/// A second instance over the same database as `app` (PostgreSQL: how Posko scales out).
+pub async fn spawn_instance_beside(app: &TestApp, extra: &[&str]) -> TestApp {
+    init_tracing();
+    let cli = test_cli_with(app._test_db.url(), extra);
+    let instance = Application::build(&cli.config)
+        .await
+        .expect("the second instance builds");
+    let base_url = format!("http://{}", instance.local_addr());
+    let db = instance.database();
+    tokio::spawn(instance.run_until_stopped());
+    TestApp {
+        base_url,
+        db,
+        client: reqwest::Client::new(),
+        _test_db: TestDb::borrowed(app._test_db.url()),
+    }
+}
+
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     init_tracing();
     let test_db = TestDb::new().await;

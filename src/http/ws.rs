@@ -1,0 +1,594 @@
+//! `GET /graphql` with `Upgrade: websocket`: the `graphql-transport-ws` protocol (the
+//! `graphql-ws` library's PROTOCOL.md), written here rather than taken from
+//! async-graphql-actix-web, whose close codes differ from the protocol's and which never
+//! re-checks a token's expiry on an open socket.
+//!
+//! A socket carries subscriptions, queries and mutations. Each operation goes through the
+//! same steps as over HTTP (`operation::prepare`: persisted operations, cost, strings),
+//! the same rate limits, and writes its sensitive reads to the access log before each
+//! message leaves. Close codes: 4400 bad message, 4401 subscribe before ack, 4403
+//! forbidden (a refused token, or one that expired), 4406 sub-protocol not offered, 4408
+//! no `connection_init` in time, 4409 duplicate id, 4429 a second `connection_init`, 4500
+//! internal (including a consumer that fell behind its bounded queue).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message, Session};
+use async_graphql::futures_util::StreamExt;
+use async_graphql::parser::types::OperationType;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::auth::viewer::Viewer;
+use crate::domain::audit;
+use crate::error::ErrorCode;
+use crate::graphql::context::RequestContext;
+use crate::http::graphql::operation::{self, Prepared};
+use crate::http::graphql::params::Params;
+use crate::http::graphql::respond::{Outcome, classify, request_error_body};
+use crate::http::server::AppState;
+
+/// The sub-protocol this endpoint speaks.
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+/// The limits of WebSocket connections.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketLimits {
+    pub max_subscriptions: usize,
+    pub max_agency_subscriptions: usize,
+    pub max_connections_per_ip: usize,
+    pub queue: usize,
+    pub init_timeout: Duration,
+}
+
+/// What this instance's sockets hold, for the limits that span connections.
+#[derive(Default)]
+pub struct SocketRegistry {
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    per_agency: Mutex<HashMap<String, usize>>,
+}
+
+/// A claim on a counter of the registry, given back when dropped.
+struct Held<'a, K: std::hash::Hash + Eq + Clone> {
+    map: &'a Mutex<HashMap<K, usize>>,
+    key: K,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Drop for Held<'_, K> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.map.lock()
+            && let Some(count) = map.get_mut(&self.key)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+fn hold<K: std::hash::Hash + Eq + Clone>(
+    map: &Mutex<HashMap<K, usize>>,
+    key: K,
+    max: usize,
+) -> Option<Held<'_, K>> {
+    let mut counts = map.lock().ok()?;
+    let count = counts.entry(key.clone()).or_insert(0);
+    if *count >= max {
+        return None;
+    }
+    *count += 1;
+    Some(Held { map, key })
+}
+
+/// Whether a request asks for a WebSocket upgrade.
+pub fn is_upgrade(request: &actix_web::guard::GuardContext<'_>) -> bool {
+    request
+        .head()
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+fn offers_protocol(http: &HttpRequest) -> bool {
+    http.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == PROTOCOL)
+}
+
+/// Answers the upgrade and serves the socket.
+pub async fn upgrade(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let peer = http.peer_addr().map(|a| a.ip());
+    let mut authorization = http.headers().get_all(header::AUTHORIZATION);
+    let header_token = match (authorization.next(), authorization.next()) {
+        (None, _) => None,
+        (Some(value), None) => value.to_str().ok().map(str::to_owned),
+        (Some(_), Some(_)) => {
+            return Ok(HttpResponse::BadRequest().body("one Authorization header at most"));
+        }
+    };
+    let offered = offers_protocol(&http);
+    let (mut response, session, messages) = actix_ws::handle(&http, body)?;
+    if offered {
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            header::HeaderValue::from_static(PROTOCOL),
+        );
+    }
+    actix_web::rt::spawn(async move {
+        let Some(_ip) = peer.map_or(Some(None), |ip| {
+            hold(
+                &state.sockets.per_ip,
+                ip,
+                state.socket_limits.max_connections_per_ip,
+            )
+            .map(Some)
+        }) else {
+            close(session, 4429, "too many connections from this address").await;
+            return;
+        };
+        if !offered {
+            close(
+                session,
+                4406,
+                "Subprotocol not acceptable: use graphql-transport-ws",
+            )
+            .await;
+            return;
+        }
+        state.metrics.sockets.inc();
+        let connection = Connection {
+            state: state.clone(),
+            session,
+            header_token,
+            viewer: None,
+            init_received: false,
+            operations: HashMap::new(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+        };
+        connection.run(messages).await;
+        state.metrics.sockets.dec();
+    });
+    Ok(response)
+}
+
+async fn close(session: Session, code: u16, reason: &str) {
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::Other(code),
+            description: Some(reason.to_owned()),
+        }))
+        .await;
+}
+
+/// What an operation's task asks of its connection.
+enum Control {
+    Send(String),
+    Finished(String),
+    Close(u16, String),
+}
+
+struct Connection {
+    state: web::Data<AppState>,
+    session: Session,
+    header_token: Option<String>,
+    viewer: Option<Viewer>,
+    init_received: bool,
+    operations: HashMap<String, AbortHandle>,
+    request_id: String,
+}
+
+/// Why a connection ends.
+struct Ending(u16, String);
+
+fn now_seconds() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
+impl Connection {
+    async fn run(mut self, mut messages: actix_ws::MessageStream) {
+        let limits = self.state.socket_limits;
+        let (control, mut controls) = mpsc::channel::<Control>(limits.queue);
+        let init_deadline = tokio::time::Instant::now() + limits.init_timeout;
+        let ending = loop {
+            let expiry = self.viewer.as_ref().and_then(|v| v.expires_at).map(|exp| {
+                let left = exp.saturating_sub(now_seconds());
+                tokio::time::Instant::now() + Duration::from_secs(left)
+            });
+            tokio::select! {
+                message = messages.next() => {
+                    let Some(Ok(message)) = message else { break None };
+                    if let Err(ending) = self.on_message(message, &control).await {
+                        break Some(ending);
+                    }
+                }
+                Some(instruction) = controls.recv() => match instruction {
+                    Control::Send(text) => {
+                        if self.session.text(text).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Control::Finished(id) => {
+                        if self.operations.remove(&id).is_some() {
+                            self.state.metrics.subscriptions.dec();
+                        }
+                    }
+                    Control::Close(code, reason) => break Some(Ending(code, reason)),
+                },
+                () = tokio::time::sleep_until(init_deadline), if !self.init_received => {
+                    break Some(Ending(4408, "Connection initialisation timeout".into()));
+                }
+                () = async {
+                    match expiry {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    break Some(Ending(4403, "Forbidden: the token has expired".into()));
+                }
+            }
+        };
+        for (_, task) in self.operations.drain() {
+            task.abort();
+            self.state.metrics.subscriptions.dec();
+        }
+        match ending {
+            Some(Ending(code, reason)) => close(self.session, code, &reason).await,
+            None => {
+                let _ = self.session.close(None).await;
+            }
+        }
+    }
+
+    async fn on_message(
+        &mut self,
+        message: Message,
+        control: &mpsc::Sender<Control>,
+    ) -> Result<(), Ending> {
+        match message {
+            Message::Text(text) => self.on_text(&text, control).await,
+            Message::Ping(bytes) => {
+                let _ = self.session.pong(&bytes).await;
+                Ok(())
+            }
+            Message::Close(_) => Err(Ending(1000, "Normal Closure".into())),
+            Message::Binary(_) => Err(invalid("binary messages are not part of the protocol")),
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str, control: &mpsc::Sender<Control>) -> Result<(), Ending> {
+        let Ok(Value::Object(mut message)) = serde_json::from_str::<Value>(text) else {
+            return Err(invalid("a message is a JSON object"));
+        };
+        let kind = match message.remove("type") {
+            Some(Value::String(kind)) => kind,
+            _ => return Err(invalid("a message has a string `type`")),
+        };
+        let payload = message.remove("payload");
+        match kind.as_str() {
+            "connection_init" => self.on_init(payload).await,
+            "ping" => {
+                // A fresh token may come with a ping (see README): the socket then lives on
+                // under it.
+                if let Some(token) = payload.as_ref().and_then(token_in) {
+                    if self.viewer.is_none() {
+                        return Err(Ending(4401, "Unauthorized".into()));
+                    }
+                    let viewer = self.authenticate(Some(&token)).await?;
+                    let same_caller = self.viewer.as_ref().is_some_and(|v| {
+                        v.role == viewer.role && v.agency_code == viewer.agency_code
+                    });
+                    if !same_caller {
+                        return Err(Ending(
+                            4403,
+                            "Forbidden: a new token must name the same role and agency".into(),
+                        ));
+                    }
+                    self.viewer = Some(viewer);
+                }
+                let _ = self
+                    .session
+                    .text(json!({ "type": "pong" }).to_string())
+                    .await;
+                Ok(())
+            }
+            "pong" => Ok(()),
+            "subscribe" => self.on_subscribe(message, payload, control).await,
+            "complete" => {
+                let Some(Value::String(id)) = message.remove("id") else {
+                    return Err(invalid("`complete` needs an `id`"));
+                };
+                if let Some(task) = self.operations.remove(&id) {
+                    task.abort();
+                    self.state.metrics.subscriptions.dec();
+                }
+                Ok(())
+            }
+            other => Err(invalid(&format!("unknown message type {other:?}"))),
+        }
+    }
+
+    async fn authenticate(&self, token: Option<&str>) -> Result<Viewer, Ending> {
+        let header = token.or(self.header_token.as_deref());
+        match self.state.auth.authenticate(header).await {
+            Ok(viewer) => Ok(viewer),
+            Err(crate::auth::viewer::AuthFailure::Token(reason)) => {
+                Err(Ending(4403, format!("Forbidden: {}", reason.reason())))
+            }
+            Err(crate::auth::viewer::AuthFailure::Internal(err)) => {
+                tracing::error!(error = ?err, "socket authentication could not read the agency");
+                Err(Ending(4500, "Internal error".into()))
+            }
+        }
+    }
+
+    async fn on_init(&mut self, payload: Option<Value>) -> Result<(), Ending> {
+        if self.init_received {
+            return Err(Ending(4429, "Too many initialisation requests".into()));
+        }
+        self.init_received = true;
+        let token = payload.as_ref().and_then(token_in);
+        let viewer = self.authenticate(token.as_deref()).await?;
+        if viewer.expires_at.is_some_and(|exp| exp <= now_seconds()) {
+            return Err(Ending(4403, "Forbidden: the token has expired".into()));
+        }
+        self.viewer = Some(viewer);
+        let _ = self
+            .session
+            .text(json!({ "type": "connection_ack" }).to_string())
+            .await;
+        Ok(())
+    }
+
+    async fn on_subscribe(
+        &mut self,
+        mut message: Map<String, Value>,
+        payload: Option<Value>,
+        control: &mpsc::Sender<Control>,
+    ) -> Result<(), Ending> {
+        let id = match message.remove("id") {
+            Some(Value::String(id)) if !id.is_empty() => id,
+            _ => return Err(invalid("`subscribe` needs a non-empty string `id`")),
+        };
+        let Some(viewer) = self.viewer.clone() else {
+            return Err(Ending(4401, "Unauthorized".into()));
+        };
+        if self.operations.contains_key(&id) {
+            return Err(Ending(4409, format!("Subscriber for {id} already exists")));
+        }
+        let params = match payload.ok_or("`subscribe` needs a payload").and_then(|p| {
+            crate::http::graphql::params::from_json(p).map_err(|_| "the payload is not a request")
+        }) {
+            Ok(params) => params,
+            Err(reason) => return Err(invalid(reason)),
+        };
+        let limits = self.state.socket_limits;
+        let refusal = if self.operations.len() >= limits.max_subscriptions {
+            Some((
+                format!(
+                    "a connection holds at most {} operations",
+                    limits.max_subscriptions
+                ),
+                ErrorCode::RateLimited,
+            ))
+        } else if self
+            .state
+            .rate_limits
+            .check(viewer.agency_code.as_deref(), None)
+            .is_err()
+        {
+            Some((
+                "too many requests; retry later".to_owned(),
+                ErrorCode::RateLimited,
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, code)) = refusal {
+            let errors = request_error_body(&reason, code)["errors"].clone();
+            let _ = self
+                .session
+                .text(json!({ "id": id, "type": "error", "payload": errors }).to_string())
+                .await;
+            return Ok(());
+        }
+        let task = tokio::spawn(run_operation(
+            self.state.clone(),
+            viewer,
+            self.request_id.clone(),
+            id.clone(),
+            params,
+            control.clone(),
+        ));
+        self.operations.insert(id, task.abort_handle());
+        self.state.metrics.subscriptions.inc();
+        Ok(())
+    }
+}
+
+fn invalid(reason: &str) -> Ending {
+    Ending(4400, reason.to_owned())
+}
+
+/// The token of a `connection_init` or `ping` payload: `Authorization` (CONTRACT.md) or
+/// `authorization`, as clients differ.
+fn token_in(payload: &Value) -> Option<String> {
+    let object = payload.as_object()?;
+    object
+        .get("Authorization")
+        .or_else(|| object.get("authorization"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Queues a message for the socket; a consumer that lets its queue fill is closed rather
+/// than allowed to grow memory. `false` when the operation should stop.
+fn deliver(state: &AppState, control: &mpsc::Sender<Control>, message: Value) -> bool {
+    match control.try_send(Control::Send(message.to_string())) {
+        Ok(()) => {
+            state.metrics.delivered.inc();
+            true
+        }
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            state.metrics.dropped.inc();
+            // The queue is full, so the close is sent on its own path.
+            let control = control.clone();
+            tokio::spawn(async move {
+                let _ = control
+                    .send(Control::Close(
+                        4500,
+                        "the client is not reading fast enough; reconnect and refetch".into(),
+                    ))
+                    .await;
+            });
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
+
+/// The errors of a refused operation, for an `error` message.
+fn errors_of(outcome: &Outcome) -> Value {
+    serde_json::from_str::<Value>(&outcome.body)
+        .ok()
+        .and_then(|body| body.get("errors").cloned())
+        .unwrap_or_else(|| {
+            request_error_body("internal error", ErrorCode::Internal)["errors"].clone()
+        })
+}
+
+async fn run_operation(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    request_id: String,
+    id: String,
+    params: Params,
+    control: mpsc::Sender<Control>,
+) {
+    let agency = viewer.agency_code.clone();
+    let _agency_hold = match agency {
+        Some(agency) => match hold(
+            &state.sockets.per_agency,
+            agency,
+            state.socket_limits.max_agency_subscriptions,
+        ) {
+            Some(held) => Some(held),
+            None => {
+                let errors = request_error_body(
+                    "your agency holds as many subscriptions on this instance as it may",
+                    ErrorCode::RateLimited,
+                )["errors"]
+                    .clone();
+                deliver(
+                    &state,
+                    &control,
+                    json!({ "id": id, "type": "error", "payload": errors }),
+                );
+                let _ = control.send(Control::Finished(id)).await;
+                return;
+            }
+        },
+        None => None,
+    };
+    let context = Arc::new(
+        RequestContext::new(
+            state.db.clone(),
+            viewer.clone(),
+            request_id.clone(),
+            state.auth.clone(),
+        )
+        .with_public_stats_k(state.public_stats_k)
+        .with_changes(state.changes.clone()),
+    );
+    let prepared = match operation::prepare(&state, &context, params) {
+        Ok(prepared) => prepared,
+        Err(outcome) => {
+            deliver(
+                &state,
+                &control,
+                json!({ "id": id, "type": "error", "payload": errors_of(&outcome) }),
+            );
+            let _ = control.send(Control::Finished(id)).await;
+            return;
+        }
+    };
+    if prepared.kind == Some(OperationType::Subscription) {
+        let Prepared { request, .. } = prepared;
+        let mut stream = state.schema.execute_stream(request);
+        while let Some(mut response) = stream.next().await {
+            response.errors.iter_mut().for_each(|e| {
+                classify(e);
+            });
+            // No push leaves without its audit rows.
+            let reads = context.take_reads();
+            if let Err(err) = audit::record(&state.db.conn, &viewer, &request_id, reads).await {
+                tracing::error!(error = ?err, "cannot write the access log; push withheld");
+                let errors =
+                    request_error_body("internal error", ErrorCode::Internal)["errors"].clone();
+                deliver(
+                    &state,
+                    &control,
+                    json!({ "id": id, "type": "error", "payload": errors }),
+                );
+                let _ = control.send(Control::Finished(id)).await;
+                return;
+            }
+            let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
+            if !deliver(
+                &state,
+                &control,
+                json!({ "id": id, "type": "next", "payload": payload }),
+            ) {
+                return;
+            }
+        }
+    } else {
+        let outcome = operation::execute(&state, prepared).await;
+        let reads = context.take_reads();
+        if let Err(err) = audit::record(&state.db.conn, &viewer, &request_id, reads).await {
+            tracing::error!(error = ?err, "cannot write the access log; answer withheld");
+            let errors =
+                request_error_body("internal error", ErrorCode::Internal)["errors"].clone();
+            deliver(
+                &state,
+                &control,
+                json!({ "id": id, "type": "error", "payload": errors }),
+            );
+            let _ = control.send(Control::Finished(id)).await;
+            return;
+        }
+        if outcome.request_error {
+            deliver(
+                &state,
+                &control,
+                json!({ "id": id, "type": "error", "payload": errors_of(&outcome) }),
+            );
+            let _ = control.send(Control::Finished(id)).await;
+            return;
+        }
+        let payload = serde_json::from_str::<Value>(&outcome.body).unwrap_or(Value::Null);
+        if !deliver(
+            &state,
+            &control,
+            json!({ "id": id, "type": "next", "payload": payload }),
+        ) {
+            return;
+        }
+    }
+    deliver(&state, &control, json!({ "id": id, "type": "complete" }));
+    let _ = control.send(Control::Finished(id)).await;
+}

@@ -1,0 +1,440 @@
+//! Subscriptions over `graphql-transport-ws`: the protocol and its close codes, the same
+//! policy as queries for every pushed event, tokens on open sockets, and delivery across
+//! instances (PostgreSQL).
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::support::tokens::{claims, hs256, now, token};
+use crate::support::{TEST_SECRET, TestApp, spawn_app, spawn_app_with, spawn_instance_beside};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn open_with(app: &TestApp, protocol: Option<&str>, authorization: Option<&str>) -> Socket {
+    let url = app.base_url.replacen("http://", "ws://", 1) + "/graphql";
+    let mut request = url.into_client_request().unwrap();
+    if let Some(protocol) = protocol {
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+    }
+    if let Some(authorization) = authorization {
+        request
+            .headers_mut()
+            .insert("authorization", authorization.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+async fn open(app: &TestApp) -> Socket {
+    open_with(app, Some("graphql-transport-ws"), None).await
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next protocol message, or `None` when the server closed (with its code).
+async fn next(socket: &mut Socket) -> Result<Value, Option<u16>> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("the server answers within 10 s");
+        match frame {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Close(frame))) => {
+                return Err(frame.map(|f| u16::from(f.code)));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return Err(None),
+        }
+    }
+}
+
+async fn closed_with(socket: &mut Socket) -> u16 {
+    loop {
+        match next(socket).await {
+            Ok(_) => {}
+            Err(code) => return code.expect("a close code"),
+        }
+    }
+}
+
+async fn init(socket: &mut Socket, token: Option<&str>) {
+    let payload = token.map_or(
+        json!({}),
+        |t| json!({ "Authorization": format!("Bearer {t}") }),
+    );
+    send(
+        socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(next(socket).await.unwrap()["type"], "connection_ack");
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+}
+
+/// Nothing arrives on the socket for a while.
+async fn quiet(socket: &mut Socket, wait: Duration) {
+    if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, socket.next()).await {
+        panic!("unexpected message {text}");
+    }
+}
+
+const REPORT: &str = "mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id version } } }";
+
+async fn report(app: &TestApp, title: &str, restricted: bool) -> String {
+    let answer = app
+        .gql_as(
+            Some(&token("ADMIN", "KESBANGPOL_DKI")),
+            REPORT,
+            json!({ "input": {
+                "regencyCode": "31.71", "occurredAt": "2024-11-25T10:00:00+07:00",
+                "category": "INTIMIDATION", "severity": "HIGH", "title": title,
+                "description": "Intimidasi terhadap saksi.", "restricted": restricted,
+                "reporter": { "name": "Siti Saksi", "kind": "VOTER" } } }),
+        )
+        .await;
+    answer.expect_ok();
+    answer
+        .data("reportDispute.dispute.id")
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_protocol_acknowledges_pongs_and_runs_queries_too() {
+    let app = spawn_app().await;
+    let mut socket = open(&app).await;
+    init(&mut socket, None).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next(&mut socket).await.unwrap()["type"], "pong");
+    subscribe(&mut socket, "q1", "{ provinces { code } }").await;
+    let answer = next(&mut socket).await.unwrap();
+    assert_eq!(answer["type"], "next");
+    assert_eq!(answer["id"], "q1");
+    assert_eq!(
+        answer["payload"]["data"]["provinces"]
+            .as_array()
+            .unwrap()
+            .len(),
+        38
+    );
+    assert_eq!(
+        next(&mut socket).await.unwrap(),
+        json!({ "id": "q1", "type": "complete" })
+    );
+    // The HTTP limits hold on the socket too: a refused document is an `error` message.
+    subscribe(&mut socket, "q2", "{ provinces { nosuchfield } }").await;
+    let refused = next(&mut socket).await.unwrap();
+    assert_eq!(refused["type"], "error");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    let bomb = (1..=16)
+        .map(|i| {
+            format!(
+                "fragment F{i} on Query {{ ...F{p} ...F{p} ...F{p} ...F{p} }} ",
+                p = i - 1
+            )
+        })
+        .collect::<String>();
+    subscribe(
+        &mut socket,
+        "q3",
+        &format!("query {{ ...F16 }} fragment F0 on Query {{ __typename }} {bomb}"),
+    )
+    .await;
+    let refused = next(&mut socket).await.unwrap();
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "QUERY_TOO_COMPLEX"
+    );
+}
+
+#[tokio::test]
+async fn every_close_code_of_the_protocol() {
+    let app = spawn_app_with(&["--ws-init-timeout-ms", "300", "--ws-queue", "1"]).await;
+    // 4400: not a protocol message.
+    let mut socket = open(&app).await;
+    socket.send(Message::Text("not json".into())).await.unwrap();
+    assert_eq!(closed_with(&mut socket).await, 4400);
+    // 4401: subscribe before the acknowledgement.
+    let mut socket = open(&app).await;
+    subscribe(&mut socket, "a", "{ me { role } }").await;
+    assert_eq!(closed_with(&mut socket).await, 4401);
+    // 4403: a refused token, in the payload or in the upgrade's header; never PUBLIC.
+    let mut socket = open(&app).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authorization": "Bearer not-a-token" } }),
+    )
+    .await;
+    assert_eq!(closed_with(&mut socket).await, 4403);
+    let mut socket = open_with(
+        &app,
+        Some("graphql-transport-ws"),
+        Some("Bearer forged.token.here"),
+    )
+    .await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(closed_with(&mut socket).await, 4403);
+    // 4406: the sub-protocol was not offered.
+    let mut socket = open_with(&app, None, None).await;
+    assert_eq!(closed_with(&mut socket).await, 4406);
+    // 4408: no connection_init in time.
+    let mut socket = open(&app).await;
+    assert_eq!(closed_with(&mut socket).await, 4408);
+    // 4409: an id already in use.
+    let mut socket = open(&app).await;
+    init(&mut socket, None).await;
+    subscribe(
+        &mut socket,
+        "s",
+        "subscription { disputeStatsUpdated { total } }",
+    )
+    .await;
+    assert_eq!(next(&mut socket).await.unwrap()["type"], "next");
+    subscribe(
+        &mut socket,
+        "s",
+        "subscription { disputeStatsUpdated { total } }",
+    )
+    .await;
+    assert_eq!(closed_with(&mut socket).await, 4409);
+    // 4429: a second connection_init.
+    let mut socket = open(&app).await;
+    init(&mut socket, None).await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(closed_with(&mut socket).await, 4429);
+    // 4500: a consumer behind its queue (one message here) is closed, not buffered.
+    let mut socket = open(&app).await;
+    init(&mut socket, None).await;
+    subscribe(&mut socket, "q", "{ provinces { code } }").await;
+    let mut code = None;
+    for _ in 0..3 {
+        match next(&mut socket).await {
+            Ok(_) => {}
+            Err(closed) => {
+                code = closed;
+                break;
+            }
+        }
+    }
+    assert_eq!(code, Some(4500));
+    // The upgrade's Authorization header is used when the payload has none.
+    let admin = format!("Bearer {}", token("ADMIN", "KESBANGPOL_DKI"));
+    let app = spawn_app().await;
+    let mut socket = open_with(&app, Some("graphql-transport-ws"), Some(&admin)).await;
+    init(&mut socket, None).await;
+    subscribe(&mut socket, "me", "{ me { role } }").await;
+    assert_eq!(
+        next(&mut socket).await.unwrap()["payload"]["data"]["me"]["role"],
+        "ADMIN"
+    );
+}
+
+const UPDATES: &str = "subscription { disputeUpdated { dispute { id title version reporter { name } } event { seq kind note } } }";
+
+#[tokio::test]
+async fn each_event_reaches_only_those_the_policy_allows() {
+    let app = spawn_app().await;
+    let mut police = open(&app).await;
+    init(&mut police, Some(&token("POLICE", "POLDA_METRO_JAYA"))).await;
+    subscribe(&mut police, "u", UPDATES).await;
+    let mut member = open(&app).await;
+    init(&mut member, Some(&token("MEMBER", "KODAM_JAYA"))).await;
+    subscribe(&mut member, "u", UPDATES).await;
+    let mut bogor = open(&app).await;
+    init(&mut bogor, Some(&token("KPU", "KPU_RI"))).await;
+    subscribe(
+        &mut bogor,
+        "u",
+        "subscription { disputeUpdated(filter: { regencyCodes: [\"32.71\"] }) { dispute { id } } }",
+    )
+    .await;
+    // PUBLIC may not follow single disputes.
+    let mut public = open(&app).await;
+    init(&mut public, None).await;
+    subscribe(&mut public, "u", UPDATES).await;
+    let refused = next(&mut public).await.unwrap();
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // A restricted report reaches neither; an open one reaches both, the reporter only
+    // as null + FORBIDDEN (not yet escalated to the police; MEMBER never).
+    let secret = report(&app, "Ancaman terhadap saksi", true).await;
+    let open_one = report(&app, "Intimidasi di TPS", false).await;
+    for socket in [&mut police, &mut member] {
+        let pushed = next(socket).await.unwrap();
+        assert_eq!(pushed["type"], "next");
+        let payload = &pushed["payload"];
+        assert_eq!(
+            payload["data"]["disputeUpdated"]["dispute"]["id"],
+            open_one.as_str(),
+            "{pushed}"
+        );
+        assert_eq!(
+            payload["data"]["disputeUpdated"]["event"]["kind"],
+            "REPORTED"
+        );
+        assert!(payload["data"]["disputeUpdated"]["dispute"]["reporter"].is_null());
+        assert_eq!(payload["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        assert!(!pushed.to_string().contains("Siti Saksi"));
+    }
+    // The filter holds: nothing in Bogor happened.
+    quiet(&mut bogor, Duration::from_millis(300)).await;
+
+    // Escalating the restricted dispute to the police opens it (and its reporter) to them.
+    let escalate = "mutation($input: EscalateDisputeInput!) { escalateDispute(input: $input) { dispute { version } } }";
+    app.gql_as(
+        Some(&token("ADMIN", "KESBANGPOL_DKI")),
+        escalate,
+        json!({ "input": { "id": secret, "expectedVersion": 1, "to": "POLICE", "reason": "ancaman pidana" } }),
+    )
+    .await
+    .expect_ok();
+    let pushed = next(&mut police).await.unwrap();
+    let update = &pushed["payload"]["data"]["disputeUpdated"];
+    assert_eq!(update["dispute"]["id"], secret.as_str());
+    assert_eq!(update["dispute"]["version"], 2);
+    assert_eq!(update["event"]["kind"], "ESCALATED");
+    assert_eq!(update["dispute"]["reporter"]["name"], "Siti Saksi");
+    quiet(&mut member, Duration::from_millis(300)).await;
+
+    // An intelligence note reaches the police with its text, and the read is logged.
+    let intel = "mutation($input: AddIntelNoteInput!) { addIntelNote(input: $input) { dispute { version } } }";
+    app.gql_as(
+        Some(&token("POLICE", "POLDA_METRO_JAYA")),
+        intel,
+        json!({ "input": { "id": open_one, "expectedVersion": 1, "note": "provokator dikenal" } }),
+    )
+    .await
+    .expect_ok();
+    let pushed = next(&mut police).await.unwrap();
+    assert_eq!(
+        pushed["payload"]["data"]["disputeUpdated"]["event"]["note"],
+        "provokator dikenal"
+    );
+    // MEMBER learns the dispute changed, not what the event was.
+    let pushed = next(&mut member).await.unwrap();
+    assert_eq!(
+        pushed["payload"]["data"]["disputeUpdated"]["dispute"]["version"],
+        2
+    );
+    assert!(
+        pushed["payload"]["data"]["disputeUpdated"]["event"].is_null(),
+        "{pushed}"
+    );
+    let logged = app
+        .gql_as(
+            Some(&token("ADMIN", "KESBANGPOL_DKI")),
+            "query($id: ID) { accessLog(filter: { disputeId: $id }) { nodes { field agencyCode } } }",
+            json!({ "id": open_one }),
+        )
+        .await;
+    let nodes = logged.data("accessLog.nodes").as_array().unwrap().clone();
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n["field"] == "intelNotes" && n["agencyCode"] == "POLDA_METRO_JAYA"),
+        "{nodes:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_closes_the_socket_and_a_fresh_one_keeps_it() {
+    let app = spawn_app().await;
+    let short = |seconds: i64| {
+        let mut c = claims("KPU", "KPU_DKI");
+        c["exp"] = json!(now() + seconds);
+        hs256(&c, TEST_SECRET.as_bytes())
+    };
+    let mut socket = open(&app).await;
+    init(&mut socket, Some(&short(2))).await;
+    let started = std::time::Instant::now();
+    assert_eq!(closed_with(&mut socket).await, 4403);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A fresh token sent with a ping extends the socket.
+    let mut socket = open(&app).await;
+    init(&mut socket, Some(&short(2))).await;
+    send(&mut socket, json!({ "type": "ping", "payload": { "Authorization": format!("Bearer {}", short(3600)) } })).await;
+    assert_eq!(next(&mut socket).await.unwrap()["type"], "pong");
+    quiet(&mut socket, Duration::from_secs(3)).await;
+    // A token already expired is refused at init.
+    let mut socket = open(&app).await;
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", short(-120)) } })).await;
+    assert_eq!(closed_with(&mut socket).await, 4403);
+}
+
+#[tokio::test]
+async fn public_statistics_are_pushed_when_they_change_and_stay_k_anonymous() {
+    let app = spawn_app().await;
+    let mut socket = open(&app).await;
+    init(&mut socket, None).await;
+    subscribe(&mut socket, "s", "subscription { disputeStatsUpdated(filter: { provinceCodes: [\"31\"] }) { total byStatus { key count } } }").await;
+    let first = next(&mut socket).await.unwrap();
+    assert_eq!(first["payload"]["data"]["disputeStatsUpdated"]["total"], 0);
+    // Four reports stay below k = 5: nothing new to publish.
+    for n in 0..4 {
+        report(&app, &format!("Laporan {n}"), false).await;
+    }
+    quiet(&mut socket, Duration::from_millis(1_500)).await;
+    report(&app, "Laporan 4", false).await;
+    let pushed = next(&mut socket).await.unwrap();
+    assert_eq!(
+        pushed["payload"]["data"]["disputeStatsUpdated"]["total"], 5,
+        "{pushed}"
+    );
+}
+
+#[tokio::test]
+async fn a_report_on_one_instance_reaches_a_subscriber_on_another() {
+    let app = spawn_app().await;
+    if app.db.conn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        eprintln!("skipped: instances share changes through PostgreSQL (SQLite is one process)");
+        return;
+    }
+    let other = spawn_instance_beside(&app, &[]).await;
+    let mut socket = open(&other).await;
+    init(&mut socket, Some(&token("POLICE", "POLDA_METRO_JAYA"))).await;
+    subscribe(&mut socket, "u", UPDATES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = report(&app, "Laporan dari instans A", false).await;
+    let pushed = next(&mut socket).await.unwrap();
+    assert_eq!(
+        pushed["payload"]["data"]["disputeUpdated"]["dispute"]["id"],
+        id.as_str()
+    );
+    // A rolled-back write is never announced: a conflicting transition sends nothing.
+    let stale = app
+        .gql_as(
+            Some(&token("ADMIN", "KESBANGPOL_DKI")),
+            "mutation($input: TransitionInput!) { verifyDispute(input: $input) { dispute { version } } }",
+            json!({ "input": { "id": id, "expectedVersion": 7 } }),
+        )
+        .await;
+    assert_eq!(stale.error_codes(), ["CONFLICT"]);
+    quiet(&mut socket, Duration::from_millis(500)).await;
+}
