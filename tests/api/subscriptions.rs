@@ -438,3 +438,75 @@ async fn a_report_on_one_instance_reaches_a_subscriber_on_another() {
     assert_eq!(stale.error_codes(), ["CONFLICT"]);
     quiet(&mut socket, Duration::from_millis(500)).await;
 }
+
+#[tokio::test]
+async fn a_narrowed_jurisdiction_applies_to_open_subscriptions() {
+    // Jurisdictions are re-read at most every second here (30 s by default).
+    let app = spawn_app_with(&["--jurisdiction-cache-secs", "1"]).await;
+    let mut kodam = open(&app).await;
+    init(&mut kodam, Some(&token("MEMBER", "KODAM_JAYA"))).await;
+    subscribe(&mut kodam, "u", UPDATES).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let first = report(&app, "Sebelum", false).await;
+    assert_eq!(
+        next(&mut kodam).await.unwrap()["payload"]["data"]["disputeUpdated"]["dispute"]["id"],
+        first.as_str()
+    );
+    // Kesbangpol DKI narrows Kodam Jaya inside DKI to Jakarta Timur; reports in Jakarta
+    // Pusat no longer reach it.
+    app.gql_as(
+        Some(&token("ADMIN", "KESBANGPOL_DKI")),
+        "mutation($input: SetJurisdictionInput!) { setAgencyJurisdiction(input: $input) { code } }",
+        json!({ "input": { "agencyCode": "KODAM_JAYA", "regions": [{ "code": "31.75", "coverage": "FULL" }] } }),
+    )
+    .await
+    .expect_ok();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    report(&app, "Sesudah", false).await;
+    quiet(&mut kodam, Duration::from_millis(800)).await;
+}
+
+#[tokio::test]
+async fn a_lost_notification_connection_tells_subscribers_to_refetch() {
+    let app = spawn_app().await;
+    use sea_orm::ConnectionTrait as _;
+    if app.db.conn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        eprintln!("skipped: only PostgreSQL delivers changes over a connection of its own");
+        return;
+    }
+    let mut socket = open(&app).await;
+    init(&mut socket, Some(&token("POLICE", "POLDA_METRO_JAYA"))).await;
+    subscribe(&mut socket, "u", UPDATES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Cut this database's LISTEN connection, as a restart or a network fault would.
+    app.db
+        .conn
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        )
+        .await
+        .unwrap();
+    // The next change arrives on a new connection; what happened in between is unknown,
+    // so the subscriber is told to refetch.
+    let mut reset = None;
+    for _ in 0..5 {
+        report(&app, "Setelah putus", false).await;
+        match next(&mut socket).await {
+            Ok(message)
+                if message["type"] == "next"
+                    && message["payload"]["errors"][0]["extensions"]["code"] == "RESET" =>
+            {
+                reset = Some(message);
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(code) => panic!("closed with {code:?}"),
+        }
+    }
+    assert!(
+        reset.is_some(),
+        "no RESET after the listener lost its connection"
+    );
+    assert_eq!(next(&mut socket).await.unwrap()["type"], "complete");
+}
