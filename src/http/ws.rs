@@ -31,7 +31,7 @@ use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::http::graphql::operation::{self, Prepared};
 use crate::http::graphql::params::Params;
-use crate::http::graphql::respond::{Outcome, classify, request_error_body};
+use crate::http::graphql::respond::{Outcome, classify, null_at_error_paths, request_error_body};
 use crate::http::server::AppState;
 
 /// The sub-protocol this endpoint speaks.
@@ -533,6 +533,7 @@ async fn run_operation(
             response.errors.iter_mut().for_each(|e| {
                 classify(e);
             });
+            null_at_error_paths(&mut response);
             // No push leaves without its audit rows.
             let reads = context.take_reads();
             if let Err(err) = audit::record(&state.db.conn, &viewer, &request_id, reads).await {

@@ -543,3 +543,28 @@ async fn admin_changes_only_the_directory_rows_in_its_jurisdiction_and_the_seed_
     // Agencies nobody edited are still maintained by the seed.
     assert!(!coverage(&app, "KPU_DKI").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_forbidden_field_is_present_and_null_not_left_out() {
+    let app = spawn_app().await;
+    let (id, _) = report(&app, "ADMIN", "KESBANGPOL_DKI", "Null, bukan hilang").await;
+    let answer = app
+        .gql_as(
+            Some(&token("KPU", "KPU_DKI")),
+            "query($id: ID!) { dispute(id: $id) { title reporter { name } intelNotes { note } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let dispute = answer.body["data"]["dispute"].as_object().unwrap();
+    for field in ["reporter", "intelNotes"] {
+        assert!(
+            dispute.get(field).is_some_and(Value::is_null),
+            "{field} must be present and null: {:#}",
+            answer.body
+        );
+    }
+    assert_eq!(
+        answer.error_at("dispute.reporter").as_deref(),
+        Some("FORBIDDEN")
+    );
+}

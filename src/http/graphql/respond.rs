@@ -191,6 +191,34 @@ impl Outcome {
     }
 }
 
+/// Puts `null` where a field failed. async-graphql 7 leaves a failed nullable field out
+/// of its object; the GraphQL spec (and CONTRACT.md: "null with an error at its path")
+/// wants it present and null, so that clients can tell "forbidden" from "not selected".
+pub fn null_at_error_paths(response: &mut async_graphql::Response) {
+    use async_graphql::{PathSegment, Value};
+    fn at<'a>(node: &'a mut Value, path: &[PathSegment]) -> Option<&'a mut Value> {
+        let Some((first, rest)) = path.split_first() else {
+            return Some(node);
+        };
+        let child = match (first, node) {
+            (PathSegment::Field(name), Value::Object(object)) => object.get_mut(name.as_str())?,
+            (PathSegment::Index(index), Value::List(items)) => items.get_mut(*index)?,
+            _ => return None,
+        };
+        at(child, rest)
+    }
+    for error in &response.errors {
+        let Some((PathSegment::Field(name), parents)) = error.path.split_last() else {
+            continue;
+        };
+        if let Some(Value::Object(object)) = at(&mut response.data, parents) {
+            object
+                .entry(async_graphql::Name::new(name))
+                .or_insert(Value::Null);
+        }
+    }
+}
+
 /// The code of an error from execution. Our resolvers and our own checks attach a code to
 /// every error they raise; an error without one can only come from async-graphql's own
 /// validation or input coercion, which is the client's document or variables at fault.
