@@ -510,3 +510,73 @@ async fn a_lost_notification_connection_tells_subscribers_to_refetch() {
     );
     assert_eq!(next(&mut socket).await.unwrap()["type"], "complete");
 }
+
+/// Reads server-sent events until `complete`, or until `want` of them arrived.
+async fn events(response: &mut reqwest::Response, want: usize) -> Vec<(String, Value)> {
+    let mut text = String::new();
+    let mut found = Vec::new();
+    while found.len() < want {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap();
+        let Some(chunk) = chunk else { break };
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let kind = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or_default()
+                .to_owned();
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or_default();
+            let value = serde_json::from_str(data).unwrap_or(Value::Null);
+            let complete = kind == "complete";
+            found.push((kind, value));
+            if complete {
+                return found;
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn server_sent_events_carry_queries_and_subscriptions_under_the_same_policy() {
+    let app = spawn_app().await;
+    let post = |bearer: String, query: &str| {
+        app.client
+            .post(format!("{}/graphql", app.base_url))
+            .header("accept", "text/event-stream")
+            .bearer_auth(bearer)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let mut answer = post(token("KPU", "KPU_DKI"), "{ me { role } }")
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["content-type"], "text/event-stream");
+    let got = events(&mut answer, 2).await;
+    assert_eq!(got[0].0, "next");
+    assert_eq!(got[0].1["data"]["me"]["role"], "KPU");
+    assert_eq!(got[1].0, "complete");
+
+    let mut stream = post(token("MEMBER", "KODAM_JAYA"), UPDATES).await.unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = report(&app, "Lewat SSE", false).await;
+    let got = events(&mut stream, 1).await;
+    assert_eq!(got[0].0, "next");
+    let update = &got[0].1["data"]["disputeUpdated"];
+    assert_eq!(update["dispute"]["id"], id.as_str());
+    assert!(update["dispute"].as_object().unwrap()["reporter"].is_null());
+    assert_eq!(got[0].1["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // A refused document is an ordinary 400, not a stream.
+    let refused = post(token("KPU", "KPU_DKI"), "{ nosuchfield }")
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+}

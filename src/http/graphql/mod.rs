@@ -15,6 +15,7 @@ mod admit;
 pub(crate) mod operation;
 pub(crate) mod params;
 pub(crate) mod respond;
+mod sse;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,6 +121,21 @@ pub async fn post(
 ) -> HttpResponse {
     let limits = state.limits;
     let body = params::read_body(&http, payload, limits.max_body_bytes, limits.body_timeout).await;
+    if sse::wanted(&http) {
+        let body = match body {
+            Ok(body) => body,
+            Err(err) => return err.response(MediaType::Json, limits.max_body_bytes),
+        };
+        if !params::is_json(&http) {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                MediaType::Json,
+                "send GraphQL requests as application/json",
+                ErrorCode::BadUserInput,
+            );
+        }
+        return sse::stream(state, http, request_id.to_string(), body).await;
+    }
     let Some(media) = accepted(&http) else {
         return not_acceptable();
     };

@@ -1,0 +1,159 @@
+//! GraphQL over Server-Sent Events, `graphql-sse`'s distinct-connections mode: a POST with
+//! `Accept: text/event-stream` gets one stream per operation, `next` events and a final
+//! `complete`. For clients behind proxies that refuse WebSockets. The operation passes the
+//! same steps as any other (`admit`, `operation::prepare`), and each event's sensitive
+//! reads are in the access log before the event leaves. The stream ends when the token
+//! expires.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::futures_util::StreamExt;
+use async_graphql::parser::types::OperationType;
+
+use crate::domain::audit;
+use crate::error::ErrorCode;
+use crate::graphql::context::RequestContext;
+use crate::http::graphql::operation::{self, Prepared};
+use crate::http::graphql::respond::{
+    MediaType, classify, null_at_error_paths, refuse, request_error_body,
+};
+use crate::http::graphql::{admit, params};
+use crate::http::server::AppState;
+
+/// Whether the client asks for an event stream.
+pub fn wanted(http: &HttpRequest) -> bool {
+    http.headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept.split(',').any(|range| {
+                range
+                    .split(';')
+                    .next()
+                    .is_some_and(|m| m.trim() == "text/event-stream")
+            })
+        })
+}
+
+fn event(kind: &str, data: &str) -> web::Bytes {
+    web::Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+/// Answers one operation as an event stream.
+pub async fn stream(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    request_id: String,
+    body: web::Bytes,
+) -> HttpResponse {
+    let media = MediaType::Json;
+    let started = Instant::now();
+    let viewer = match admit::authenticate(&state, &http, media, &request_id, started).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return refusal,
+    };
+    if let Some(refusal) = admit::over_rate_limit(&state, &http, &viewer, media, started) {
+        return refusal;
+    }
+    let batch = match params::from_body(&body, 1) {
+        Ok(batch) if !batch.is_batch => batch,
+        Ok(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media,
+                "an event stream carries one operation",
+                ErrorCode::BadUserInput,
+            );
+        }
+        Err((message, code)) => return refuse(StatusCode::BAD_REQUEST, media, &message, code),
+    };
+    let Some(params) = batch.items.into_iter().next() else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            media,
+            "a GraphQL request is required",
+            ErrorCode::BadUserInput,
+        );
+    };
+    let context = Arc::new(
+        RequestContext::new(
+            state.db.clone(),
+            viewer.clone(),
+            request_id.clone(),
+            state.auth.clone(),
+        )
+        .with_public_stats_k(state.public_stats_k)
+        .with_changes(state.changes.clone()),
+    );
+    let prepared = match operation::prepare(&state, &context, params) {
+        Ok(prepared) => prepared,
+        Err(outcome) => {
+            return HttpResponse::BadRequest()
+                .content_type(media.as_str())
+                .body(outcome.body);
+        }
+    };
+    if prepared.kind != Some(OperationType::Subscription) {
+        // A query or mutation runs first, so a document that does not validate is an
+        // ordinary 400 rather than a stream.
+        let outcome = operation::execute(&state, prepared).await;
+        let reads = context.take_reads();
+        if let Err(err) = audit::record(&state.db.conn, &viewer, &request_id, reads).await {
+            tracing::error!(error = ?err, "cannot write the access log; answer withheld");
+            return crate::http::graphql::respond::internal_error(media, &request_id);
+        }
+        if outcome.request_error {
+            return HttpResponse::BadRequest()
+                .content_type(media.as_str())
+                .body(outcome.body);
+        }
+        let body = [event("next", &outcome.body), event("complete", "")].concat();
+        return HttpResponse::Ok()
+            .content_type("text/event-stream")
+            .insert_header(("cache-control", "no-cache"))
+            .body(body);
+    }
+    let expires_in = viewer.expires_at.map(|exp| {
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        Duration::from_secs(exp.saturating_sub(now))
+    });
+    let events = async_stream::stream! {
+        let deadline = expires_in.map(|d| tokio::time::Instant::now() + d);
+        let Prepared { request, .. } = prepared;
+        {
+            let mut responses = state.schema.execute_stream(request);
+            loop {
+                let next = async {
+                    match deadline {
+                        Some(at) => tokio::time::timeout_at(at, responses.next()).await.ok(),
+                        None => Some(responses.next().await),
+                    }
+                };
+                let Some(Some(mut response)) = next.await else {
+                    break;
+                };
+                response.errors.iter_mut().for_each(|e| {
+                    classify(e);
+                });
+                null_at_error_paths(&mut response);
+                let reads = context.take_reads();
+                if audit::record(&state.db.conn, &viewer, &request_id, reads).await.is_err() {
+                    let body = request_error_body("internal error", ErrorCode::Internal);
+                    yield Ok::<_, actix_web::Error>(event("next", &body.to_string()));
+                    break;
+                }
+                let data = serde_json::to_string(&response).unwrap_or_default();
+                yield Ok(event("next", &data));
+            }
+        }
+        yield Ok(event("complete", ""));
+    };
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(events)
+}
