@@ -84,6 +84,33 @@ async function run() {
     throw new Error(`result pane never showed ADMIN/KESBANGPOL_DKI; it shows: ${text.slice(0, 300)}`);
   });
 
+  // A subscription runs in GraphiQL too (over Server-Sent Events, as ADMIN): a report made
+  // meanwhile appears in the result pane.
+  await setQuery(page, editor, 'subscription { disputeUpdated { dispute { title } event { kind } } }');
+  await page.locator('.graphiql-execute-button').first().click();
+  await page.waitForTimeout(500);
+  const title = `Laporan dari GraphiQL ${Date.now()}`;
+  const made = await page.evaluate(async (title) => {
+    const minted = await fetch('/graphiql/token?role=ADMIN&agency=KESBANGPOL_DKI', {
+      headers: { 'x-posko-graphiql-nonce': window.POSKO_NONCE },
+    }).then((r) => r.json());
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.token}` },
+      body: JSON.stringify({
+        query: 'mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id } } }',
+        variables: { input: { regencyCode: '31.71', occurredAt: '2024-11-25T10:00:00+07:00', category: 'CLASH', severity: 'LOW', title, description: 'Uji langganan di GraphiQL.' } },
+      }),
+    });
+    return res.json();
+  }, title);
+  if (!made?.data?.reportDispute?.dispute?.id) throw new Error(`the report failed: ${JSON.stringify(made)}`);
+  await page.waitForFunction((title) => window.readResult().includes(title), title, { timeout: 15_000 })
+    .catch(async () => {
+      const text = await page.evaluate(() => window.readResult()).catch(() => '?');
+      throw new Error(`the subscription's push never showed; the result pane shows: ${text.slice(0, 300)}`);
+    });
+
   if (foreign.length) throw new Error(`requests to other hosts: ${foreign.join(', ')}`);
 }
 
