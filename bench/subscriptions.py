@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Subscriptions under load: two Posko instances on one PostgreSQL, N subscribers spread
+over both (several roles and agencies), W writes per second through both, for S seconds.
+
+Measures delivery latency from commit to socket (p50/p99; the commit instant is the
+dispute's `reportedAt`, stamped inside the writing transaction, so the figure slightly
+overstates), events lost (each subscriber must receive every report: all are unrestricted
+in Jakarta Pusat, which every subscriber's agency covers), server RSS per 1 000 idle
+subscribers, and server CPU per delivered event. A benchmark, not a test: it prints
+figures and fails only when the run itself breaks.
+
+    python3 bench/subscriptions.py [--quick] [--binary target/release/posko]
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "benchmark-secret-benchmark-secret-0123"
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432"
+DATABASE = "posko_bench_subscriptions"
+PORTS = (18781, 18782)
+SUBSCRIBERS = [  # role, agency: each covers Jakarta Pusat (31.71)
+    ("POLICE", "POLDA_METRO_JAYA"),
+    ("KPU", "KPU_DKI"),
+    ("BAWASLU", "BAWASLU_DKI"),
+    ("MEMBER", "KODAM_JAYA"),
+    ("ADMIN", "KESBANGPOL_DKI"),
+]
+SUBSCRIPTION = "subscription { disputeUpdated { dispute { id version reportedAt } } }"
+REPORT = "mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id } } }"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(role: str, agency: str) -> str:
+    now = int(time.time())
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"sub": f"bench-{role.lower()}", "role": role, "agency": agency,
+                           "iat": now, "exp": now + 3600}).encode())
+    signature = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start(binary: str, port: int, url: str, log: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({
+        "POSKO_DATABASE_URL": url, "POSKO_LISTEN": f"127.0.0.1:{port}", "POSKO_JWT_SECRET": SECRET,
+        "POSKO_LOG": "warn", "POSKO_RATE_LIMIT_PER_MINUTE": "0", "POSKO_PUBLIC_RATE_LIMIT_PER_MINUTE": "0",
+        "POSKO_WS_MAX_CONNECTIONS_PER_IP": "100000", "POSKO_WS_MAX_AGENCY_SUBSCRIPTIONS": "100000",
+    })
+    process = subprocess.Popen([binary, "serve"], env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    sys.exit(f"bench: the instance on {port} did not become ready (see {log})")
+
+
+async def subscriber(port: int, role: str, agency: str, received: dict, ready: asyncio.Event, stop: asyncio.Event):
+    async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
+                                  max_queue=None, ping_interval=None) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token(role, agency)}"}}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+        ready.set()
+        while not stop.is_set():
+            try:
+                text = await asyncio.wait_for(socket.recv(), 0.5)
+            except asyncio.TimeoutError:
+                continue
+            arrived = time.time()
+            message = json.loads(text)
+            if message.get("type") != "next":
+                continue
+            dispute = message["payload"]["data"]["disputeUpdated"]["dispute"]
+            committed = datetime.fromisoformat(dispute["reportedAt"].replace("Z", "+00:00")).timestamp()
+            received.setdefault(dispute["id"], []).append(arrived - committed)
+
+
+def report(port: int, bearer: str, n: int) -> str:
+    body = {"query": REPORT, "variables": {"input": {
+        "regencyCode": "31.71", "occurredAt": "2024-11-25T10:00:00+07:00", "category": "CLASH", "severity": "LOW",
+        "title": f"Laporan beban {n}", "description": "Tolok ukur langganan."}}}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json", "authorization": f"Bearer {bearer}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())["data"]["reportDispute"]["dispute"]["id"]
+
+
+async def run(args) -> dict:
+    subprocess.run(["psql", f"{PG_ADMIN}/postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"], check=True)
+    subprocess.run(["psql", f"{PG_ADMIN}/postgres", "-qc", f"CREATE DATABASE {DATABASE}"], check=True)
+    url = f"{PG_ADMIN}/{DATABASE}?sslmode=disable"
+    work = Path(tempfile.mkdtemp(prefix="posko-subs-"))
+    instances = [start(args.binary, port, url, work / f"server-{port}.log") for port in PORTS]
+    try:
+        base_rss = [rss_mb(p.pid) for p in instances]
+        received: list[dict] = []
+        stop = asyncio.Event()
+        tasks = []
+        for n in range(args.subscribers):
+            role, agency = SUBSCRIBERS[n % len(SUBSCRIBERS)]
+            ready = asyncio.Event()
+            mine: dict = {}
+            received.append(mine)
+            tasks.append(asyncio.create_task(subscriber(PORTS[n % 2], role, agency, mine, ready, stop)))
+            await ready.wait()
+        await asyncio.sleep(1)
+        idle_rss = [rss_mb(p.pid) for p in instances]
+        cpu_before = [cpu_seconds(p.pid) for p in instances]
+        writer = token("ADMIN", "KESBANGPOL_DKI")
+        sent = []
+        interval = 1 / args.writes_per_second
+        started = time.time()
+        n = 0
+        while time.time() - started < args.seconds:
+            due = started + n * interval
+            await asyncio.sleep(max(0.0, due - time.time()))
+            sent.append(await asyncio.to_thread(report, PORTS[n % 2], writer, n))
+            n += 1
+        await asyncio.sleep(2)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        cpu = sum(cpu_seconds(p.pid) - before for p, before in zip(instances, cpu_before))
+        latencies = sorted(l for mine in received for ls in mine.values() for l in ls)
+        expected = len(sent) * args.subscribers
+        delivered = sum(1 for mine in received for i in sent if i in mine)
+        duplicated = sum(len(ls) - 1 for mine in received for ls in mine.values() if len(ls) > 1)
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        return {
+            "subscribers": args.subscribers, "writes": len(sent), "writes_per_second": args.writes_per_second,
+            "expected_deliveries": expected, "delivered": delivered, "lost": expected - delivered,
+            "duplicated": duplicated,
+            "latency_p50_ms": round(q[49] * 1000, 1), "latency_p99_ms": round(q[98] * 1000, 1),
+            "rss_idle_mb_per_1000": round(sum(i - b for i, b in zip(idle_rss, base_rss)) * 1000 / max(1, args.subscribers), 1),
+            "cpu_us_per_delivered_event": round(cpu * 1e6 / max(1, delivered), 1),
+            "binary": args.binary,
+        }
+    finally:
+        for process in instances:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a small run that checks the benchmark works")
+    parser.add_argument("--binary", default=str(ROOT / "target" / "release" / "posko"))
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--writes-per-second", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    if args.quick:
+        args.subscribers, args.seconds, args.writes_per_second = 20, 3, 10
+        if args.binary.endswith("release/posko") and not Path(args.binary).exists():
+            args.binary = str(ROOT / "target" / "debug" / "posko")
+    figures = asyncio.run(run(args))
+    print(json.dumps(figures, indent=2))
+    if figures["delivered"] == 0:
+        sys.exit("bench: nothing was delivered")
+
+
+if __name__ == "__main__":
+    main()
