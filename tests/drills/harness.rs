@@ -37,6 +37,21 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// A command for `program` that does not inherit the test's open descriptors beyond stdio.
+/// Cargo runs under `flock` here (README), and a child that outlives the test — a
+/// PostgreSQL started by a drill, a server left by a killed run — would otherwise hold the
+/// build lock for as long as it lives.
+pub fn detached(program: &str) -> Command {
+    let mut command = Command::new("bash");
+    command.args([
+        "-c",
+        r#"for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; exec "$@""#,
+        "posko-drill",
+        program,
+    ]);
+    command
+}
+
 /// The `posko` binary serving one database; killed (SIGKILL) when dropped.
 pub struct Server {
     child: Child,
@@ -57,7 +72,7 @@ impl Server {
             Instant::now().elapsed().as_nanos() ^ u128::from(rand_u32())
         ));
         let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_posko"));
+        let mut command = detached(env!("CARGO_BIN_EXE_posko"));
         command
             .arg("serve")
             .env("POSKO_DATABASE_URL", database_url)
@@ -524,7 +539,8 @@ pub fn summary(drill: &str, figures: &[(&str, String)]) {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    println!("{line}");
+    // On its own line: the harness prints the test name before the output, unterminated.
+    println!("\n{line}");
     if let Ok(path) = std::env::var("POSKO_DRILL_SUMMARY")
         && !path.is_empty()
     {

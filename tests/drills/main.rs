@@ -23,3 +23,4 @@ mod support;
 mod harness;
 
 mod kill9;
+mod pg_restart;
