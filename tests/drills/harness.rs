@@ -554,3 +554,27 @@ pub fn summary(drill: &str, figures: &[(&str, String)]) {
         }
     }
 }
+
+/// Starts an in-process server on the database with the test configuration, rate limits
+/// off, changed by `tweak`; its base URL.
+pub async fn spawn_instance(
+    database_url: &str,
+    tweak: impl FnOnce(&mut posko::config::Config),
+) -> String {
+    let mut cli = crate::support::test_cli_with(
+        database_url,
+        &[
+            "--rate-limit-per-minute",
+            "0",
+            "--public-rate-limit-per-minute",
+            "0",
+        ],
+    );
+    tweak(&mut cli.config);
+    let app = posko::http::server::Application::build(&cli.config)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    base
+}

@@ -22,5 +22,7 @@ mod support;
 
 mod harness;
 
+mod instances;
 mod kill9;
 mod pg_restart;
+mod writers;
