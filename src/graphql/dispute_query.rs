@@ -92,12 +92,17 @@ pub struct AccessLogFilterInput {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page counts as its size times what each item costs.
+/// A page counts as its size times what each item costs. A `first` beyond the largest
+/// page counts as the largest page: the resolver refuses it with `BAD_USER_INPUT`, which
+/// names the argument, where the complexity ceiling would answer `QUERY_TOO_COMPLEX` first.
 fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let size = first.map_or(disputes::DEFAULT_PAGE_SIZE as usize, |n| {
-        usize::try_from(n).unwrap_or(0)
+    let size = first.map_or(disputes::DEFAULT_PAGE_SIZE, |n| {
+        u64::try_from(n).unwrap_or(0).min(disputes::MAX_PAGE_SIZE)
     });
-    size.max(1).saturating_mul(child_complexity)
+    usize::try_from(size)
+        .unwrap_or(1)
+        .max(1)
+        .saturating_mul(child_complexity)
 }
 
 /// Dispute reads.

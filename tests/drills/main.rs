@@ -22,6 +22,7 @@ mod support;
 
 mod harness;
 
+mod bad_input;
 mod instances;
 mod kill9;
 mod pg_restart;
