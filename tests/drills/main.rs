@@ -23,6 +23,7 @@ mod support;
 mod harness;
 
 mod bad_input;
+mod connections;
 mod instances;
 mod kill9;
 mod pg_restart;
