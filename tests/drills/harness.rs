@@ -138,6 +138,53 @@ impl Drop for Server {
     }
 }
 
+/// Runs a `posko` command (verify-timeline, recount-stats) on the database; its exit
+/// status and output.
+pub fn posko_command(database_url: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_posko"))
+        .args(args)
+        .env("POSKO_DATABASE_URL", database_url)
+        .env("POSKO_JWT_SECRET", TEST_SECRET)
+        .env("POSKO_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// A client whose every request ends within 15 s.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
+}
+
+/// One request's fate.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Refused, reset or timed out before an answer: the write may or may not have landed.
+    /// The text is for failure messages.
+    Transport(#[allow(dead_code, reason = "read through Debug in failure messages")] String),
+    Http {
+        status: u16,
+        body: Value,
+    },
+}
+
+impl Answer {
+    pub fn codes(&self) -> Vec<String> {
+        match self {
+            Self::Transport(_) => Vec::new(),
+            Self::Http { body, .. } => codes(body),
+        }
+    }
+}
+
 /// The `extensions.code` of every error of a GraphQL answer.
 pub fn codes(body: &Value) -> Vec<String> {
     body["errors"]
