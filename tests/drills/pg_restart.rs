@@ -32,7 +32,8 @@ impl Cluster {
         let version = std::fs::read_dir("/etc/postgresql")
             .expect("PostgreSQL is installed (/etc/postgresql)")
             .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-            .max()
+            // The first, as .ci/run picks it.
+            .min()
             .expect("a PostgreSQL version under /etc/postgresql");
         let name = std::env::var("POSKO_DRILL_PG_CLUSTER").unwrap_or_else(|_| "posko_drill".into());
         let port = std::env::var("POSKO_DRILL_PG_PORT").unwrap_or_else(|_| "5499".into());
