@@ -137,7 +137,7 @@ fn unreachable(err: &DbErr) -> bool {
                     | SqlxError::PoolTimedOut
                     | SqlxError::PoolClosed
                     | SqlxError::WorkerCrashed
-            )
+            ) || lost_connection(cause)
         }
         _ => false,
     }
@@ -188,4 +188,16 @@ impl<T> IntoGql<T> for AppResult<T> {
     fn gql(self) -> async_graphql::Result<T> {
         self.map_err(|err| err.extend())
     }
+}
+
+/// Whether PostgreSQL ended the session rather than refused the statement: class 08
+/// (connection exception) and 57P (operator intervention: `57P01` when it is stopped or
+/// restarted, as the restart drill does under load, `57P02` after a crash, `57P03` while it
+/// starts or stops). The statement did not run to a commit the client was told of, so the
+/// answer is `SERVICE_UNAVAILABLE` and a retry with the same key or version is safe.
+fn lost_connection(cause: &sea_orm::sqlx::Error) -> bool {
+    let Some(code) = cause.as_database_error().and_then(|e| e.code()) else {
+        return false;
+    };
+    code.starts_with("08") || code.starts_with("57P")
 }

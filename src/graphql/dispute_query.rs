@@ -92,14 +92,16 @@ pub struct AccessLogFilterInput {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page counts as its size times what each item costs. A size out of range costs as the
-/// largest page, so the resolver (not the complexity limit) answers it with the
-/// `BAD_USER_INPUT` that names `first`.
+/// A page counts as its size times what each item costs. A `first` beyond the largest
+/// page counts as the largest page: the resolver refuses it with `BAD_USER_INPUT`, which
+/// names the argument, where the complexity ceiling would answer `QUERY_TOO_COMPLEX` first.
 fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let size = first.map_or(disputes::DEFAULT_PAGE_SIZE as usize, |n| {
-        usize::try_from(n).unwrap_or(0)
+    let size = first.map_or(disputes::DEFAULT_PAGE_SIZE, |n| {
+        u64::try_from(n).unwrap_or(0).min(disputes::MAX_PAGE_SIZE)
     });
-    size.clamp(1, disputes::MAX_PAGE_SIZE as usize)
+    usize::try_from(size)
+        .unwrap_or(1)
+        .max(1)
         .saturating_mul(child_complexity)
 }
 

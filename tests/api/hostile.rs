@@ -5,19 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::hostile::{costly_documents, process_cpu};
 use crate::support::tokens::token;
 use crate::support::{TestApp, spawn_app, spawn_app_with};
-
-/// CPU time (user + system) this process has used: the server runs in it.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    // The command name may hold spaces; the fields after it are fixed.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // USER_HZ is 100 on every Linux this runs on.
-    Duration::from_millis(ticks * 10)
-}
 
 /// POSTs a document and returns the answer and the least process CPU time one answer took
 /// over a few tries (other tests share the process: the least is the closest bound).
@@ -43,66 +33,14 @@ async fn cpu_of(app: &TestApp, body: &Value) -> (Value, Duration) {
     (answer, least)
 }
 
-fn fragment_bomb(levels: usize) -> String {
-    let mut query = String::from("query { ...F16 } fragment F0 on Query { __typename }");
-    for n in 1..=levels {
-        let p = n - 1;
-        query.push_str(&format!(
-            " fragment F{n} on Query {{ ...F{p} ...F{p} ...F{p} ...F{p} }}"
-        ));
-    }
-    query
-}
-
 #[tokio::test]
 async fn costly_documents_are_refused_before_validation_for_little_cpu() {
     let app = spawn_app().await;
-    let bomb = fragment_bomb(16);
-    assert!(bomb.len() < 1000, "the issue's bomb is under 1 KB");
-    // Each level adds a field through a fragment: 30 levels deep with a short text.
-    let mut deep = String::from("{ provinces { ...D0 } }");
-    for n in 0..30 {
-        deep.push_str(&format!(
-            " fragment D{n} on Province {{ regencies {{ province {{ ...D{} }} }} }}",
-            n + 1
-        ));
-    }
-    deep.push_str(" fragment D30 on Province { code }");
-    let fan_out = format!(
-        "{{ me {{ {} }} }}",
-        "... on Viewer { role role role role role role role role } ".repeat(300)
+    let cases = costly_documents();
+    assert!(
+        cases[0].1["query"].as_str().unwrap().len() < 1000,
+        "the issue's bomb is under 1 KB"
     );
-    let operations: String = (0..11)
-        .map(|n| format!("query Q{n} {{ __typename }} "))
-        .collect();
-    let brackets = format!(
-        "{{ regency(code: {}\"31\"{}) {{ name }} }}",
-        "[".repeat(5000),
-        "]".repeat(5000)
-    );
-    let nested_variable = (0..20).fold(json!(1), |inner, _| json!([inner]));
-    let cases = [
-        ("fragment bomb", json!({ "query": bomb })),
-        (
-            "fragment bomb, one level less",
-            json!({ "query": fragment_bomb(15).replace("F16", "F15") }),
-        ),
-        ("depth through fragments", json!({ "query": deep })),
-        ("inline fragment fan-out", json!({ "query": fan_out })),
-        (
-            "many operations",
-            json!({ "query": operations, "operationName": "Q0" }),
-        ),
-        ("bracket nesting", json!({ "query": brackets })),
-        (
-            "many variable values",
-            json!({ "query": "query($v: [String!]) { __typename }", "variables": { "v": vec!["x"; 5000] } }),
-        ),
-        (
-            "deep variables",
-            json!({ "query": "query($v: [String!]) { __typename }", "variables": { "v": nested_variable } }),
-        ),
-    ];
     let mut worst = Duration::ZERO;
     for (case, body) in cases {
         let (answer, cpu) = cpu_of(&app, &body).await;

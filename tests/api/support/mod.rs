@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod fixtures;
+pub mod hostile;
 pub mod tokens;
 
 use std::sync::Once;
