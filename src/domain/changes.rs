@@ -59,10 +59,23 @@ pub async fn notify_in<C: ConnectionTrait>(txn: &C, row: i32, seq: i32) -> AppRe
     Ok(())
 }
 
+/// What one change looks like to every subscriber of one scope (role, agency and filter):
+/// read once per instance, then projected (and its sensitive reads logged) for each
+/// subscriber. `None` when that scope does not see the dispute.
+pub struct ScopedChange {
+    pub dispute: Option<crate::domain::visible::VisibleDispute>,
+    pub escalations: Vec<entity::dispute_escalation::Model>,
+    pub event: Option<entity::dispute_event::Model>,
+}
+
 /// This instance's feed of changes, which every subscription reads.
 pub struct ChangeFeed {
     sender: broadcast::Sender<Change>,
     backend: DatabaseBackend,
+    /// Each change read once per subscriber scope rather than once per subscriber; kept
+    /// a few seconds, less than the jurisdiction cache, so a scope's answer is as fresh as
+    /// a subscriber's own read would be.
+    scoped: moka::future::Cache<String, Arc<ScopedChange>>,
 }
 
 impl ChangeFeed {
@@ -72,12 +85,37 @@ impl ChangeFeed {
         let feed = Arc::new(Self {
             sender,
             backend: db.get_database_backend(),
+            scoped: moka::future::Cache::builder()
+                .time_to_live(Duration::from_secs(5))
+                .max_capacity(10_000)
+                .build(),
         });
         if feed.backend == DatabaseBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
             tokio::spawn(listen(pool, feed.sender.clone()));
         }
         feed
+    }
+
+    /// A change as one scope sees it, read at most once per instance and scope (concurrent
+    /// subscribers of the scope wait for the same read).
+    pub async fn scoped<F>(
+        &self,
+        key: String,
+        read: F,
+    ) -> Result<Arc<ScopedChange>, crate::error::AppError>
+    where
+        F: std::future::Future<Output = Result<ScopedChange, crate::error::AppError>>,
+    {
+        self.scoped
+            .try_get_with(key, async move { read.await.map(Arc::new) })
+            .await
+            .map_err(|err| match err.as_ref() {
+                crate::error::AppError::ServiceUnavailable(cause) => {
+                    crate::error::AppError::ServiceUnavailable(cause.clone())
+                }
+                other => crate::error::AppError::Internal(anyhow::anyhow!("{other}")),
+            })
     }
 
     /// A receiver of every change from now on.

@@ -39,6 +39,9 @@ use vocabulary::{DisputeCategory, DisputeStatus, Severity};
 ///     (d.title(), d.id().raw())
 /// }
 /// ```
+///
+/// Cloning one is harmless: a clone is still the dispute this viewer sees.
+#[derive(Clone)]
 pub struct VisibleDispute {
     pub(in crate::domain) row: dispute::Model,
 }

@@ -13,7 +13,7 @@ use async_graphql::{Context, ErrorExtensions, SimpleObject, Subscription};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::policy::{self, Action, DisputeFacts};
-use crate::domain::changes::Change;
+use crate::domain::changes::{Change, ScopedChange};
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
 use crate::domain::projection;
 use crate::error::{AppError, ErrorCode, IntoGql};
@@ -68,29 +68,53 @@ async fn update(
         crate::auth::viewer::AuthFailure::Internal(err) => err,
         crate::auth::viewer::AuthFailure::Token(_) => AppError::Forbidden,
     })?;
-    let Some(dispute) = disputes::changed(&rc.db.conn, &viewer, filter, row).await? else {
+    // Everything the read depends on: who (role and agency, whose jurisdiction the cache
+    // holds) and the filter. Subscribers sharing it share one read of the change.
+    let scope = format!(
+        "{row}:{seq}|{:?}|{:?}|{filter:?}",
+        viewer.role, viewer.agency_code
+    );
+    let shared = rc
+        .changes()?
+        .scoped(scope, async {
+            let Some(dispute) = disputes::changed(&rc.db.conn, &viewer, filter, row).await? else {
+                return Ok(ScopedChange {
+                    dispute: None,
+                    escalations: Vec::new(),
+                    event: None,
+                });
+            };
+            let escalations = rc
+                .loaders
+                .escalations_by_dispute
+                .load_one(dispute.id())
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or_default();
+            let event = rc
+                .loaders
+                .events_by_dispute
+                .load_one(dispute.id())
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or_default()
+                .into_iter()
+                .find(|e| e.seq == seq);
+            Ok(ScopedChange {
+                dispute: Some(dispute),
+                escalations,
+                event,
+            })
+        })
+        .await?;
+    let Some(dispute) = shared.dispute.clone() else {
         return Ok(None);
     };
-    let escalations = rc
-        .loaders
-        .escalations_by_dispute
-        .load_one(dispute.id())
-        .await
-        .map_err(AppError::from)?
-        .unwrap_or_default();
     let facts = DisputeFacts {
-        escalated_to: escalations.iter().map(|e| e.target).collect(),
+        escalated_to: shared.escalations.iter().map(|e| e.target).collect(),
     };
-    let event = rc
-        .loaders
-        .events_by_dispute
-        .load_one(dispute.id())
-        .await
-        .map_err(AppError::from)?
-        .unwrap_or_default()
-        .into_iter()
-        .find(|e| e.seq == seq);
-    let event = match event {
+    // Projected for this subscriber, whose own context logs what it reads.
+    let event = match shared.event.clone() {
         Some(event) => projection::event(&viewer, &dispute, &facts, event, rc)?,
         None => None,
     };

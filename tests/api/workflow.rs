@@ -1024,6 +1024,21 @@ async fn a_role_that_may_not_act_is_refused_before_any_validation() {
             "mutation($input: UpdateStageInput!) { updateStage(input: $input) { code } }",
             json!({ "id": "not-an-id", "name": "" }),
         ),
+        (
+            &kpu,
+            "mutation($input: UpsertAgencyInput!) { upsertAgency(input: $input) { code } }",
+            json!({ "code": "", "name": "", "kind": "COMMUNITY", "level": "PROVINCE", "provinceCode": "99" }),
+        ),
+        (
+            &kpu,
+            "mutation($input: PoskoMemberInput!) { addPoskoMember(input: $input) { name } }",
+            json!({ "provinceCode": "", "agencyCode": "" }),
+        ),
+        (
+            &kpu,
+            "mutation($input: PoskoMemberInput!) { removePoskoMember(input: $input) { name } }",
+            json!({ "provinceCode": "", "agencyCode": "" }),
+        ),
     ] {
         let answer = app
             .gql_as(Some(&caller.token), query, json!({ "input": input }))
