@@ -22,7 +22,8 @@ pub const DEFAULT_PUBLIC_STATS_K: u64 = 5;
 pub struct RequestContext {
     pub db: Database,
     pub viewer: Viewer,
-    pub loaders: Loaders,
+    /// Made on first use: a subscription holds its context for hours, most of them idle.
+    loaders: std::sync::OnceLock<Loaders>,
     pub request_id: String,
     /// Told about directory changes, so this instance applies them at once.
     pub auth: std::sync::Arc<Authenticator>,
@@ -48,11 +49,10 @@ impl RequestContext {
         request_id: String,
         auth: std::sync::Arc<Authenticator>,
     ) -> Self {
-        let loaders = Loaders::new(&db.conn);
         Self {
             db,
             viewer,
-            loaders,
+            loaders: std::sync::OnceLock::new(),
             request_id,
             auth,
             reads: Mutex::new(Vec::new()),
@@ -125,6 +125,11 @@ impl RequestContext {
             .lock()
             .map(|mut reads| std::mem::take(&mut *reads))
             .unwrap_or_default()
+    }
+
+    /// The request's DataLoaders.
+    pub fn loaders(&self) -> &Loaders {
+        self.loaders.get_or_init(|| Loaders::new(&self.db.conn))
     }
 
     /// Gives subscriptions the instance's feed of changes.

@@ -85,14 +85,14 @@ async fn update(
                 });
             };
             let escalations = rc
-                .loaders
+                .loaders()
                 .escalations_by_dispute
                 .load_one(dispute.id())
                 .await
                 .map_err(AppError::from)?
                 .unwrap_or_default();
             let event = rc
-                .loaders
+                .loaders()
                 .events_by_dispute
                 .load_one(dispute.id())
                 .await

@@ -35,7 +35,7 @@ impl Agency {
         let Some(code) = self.0.province_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.province.load_one(code).await)?;
+        let row = loaded(ctx.request()?.loaders().province.load_one(code).await)?;
         Ok(row.map(Province))
     }
     /// The regions the agency covers. A jurisdiction is not a province: Polda Metro Jaya
@@ -46,7 +46,7 @@ impl Agency {
     ) -> async_graphql::Result<Vec<JurisdictionEntry>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .jurisdictions_by_agency
                 .load_one(self.0.code.clone())
                 .await,
@@ -76,7 +76,7 @@ impl JurisdictionEntry {
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .province
                 .load_one(self.0.province_code.clone())
                 .await,
@@ -88,12 +88,12 @@ impl JurisdictionEntry {
         let Some(code) = self.0.regency_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.regency.load_one(code).await)?;
+        let row = loaded(ctx.request()?.loaders().regency.load_one(code).await)?;
         Ok(row.map(Regency))
     }
     /// For PARTIAL coverage, the districts covered; empty for FULL.
     async fn districts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<District>> {
-        let loaders = &ctx.request()?.loaders;
+        let loaders = &ctx.request()?.loaders();
         let links = loaded(loaders.districts_by_jurisdiction.load_one(self.0.id).await)?
             .unwrap_or_default();
         let codes: Vec<String> = links.into_iter().map(|l| l.district_code).collect();
@@ -132,7 +132,7 @@ impl Posko {
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .province
                 .load_one(self.0.province_code.clone())
                 .await,
@@ -143,7 +143,7 @@ impl Posko {
     async fn host(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agency>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .agency
                 .load_one(self.0.host_agency_code.clone())
                 .await,
@@ -152,7 +152,7 @@ impl Posko {
     }
     /// Member agencies, the host included, by code.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
-        let loaders = &ctx.request()?.loaders;
+        let loaders = &ctx.request()?.loaders();
         let links = loaded(loaders.members_by_posko.load_one(self.0.id).await)?.unwrap_or_default();
         let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
         let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;

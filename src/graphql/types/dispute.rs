@@ -38,7 +38,7 @@ impl Dispute {
     async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .escalations_by_dispute
                 .load_one(self.0.id())
                 .await,
@@ -56,7 +56,7 @@ impl Dispute {
     ) -> async_graphql::Result<Vec<dispute_event::Model>> {
         Ok(loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .events_by_dispute
                 .load_one(self.0.id())
                 .await,
@@ -118,7 +118,7 @@ impl Dispute {
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .province
                 .load_one(self.0.province_code().to_owned())
                 .await,
@@ -128,7 +128,7 @@ impl Dispute {
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .regency
                 .load_one(self.0.regency_code().to_owned())
                 .await,
@@ -140,7 +140,7 @@ impl Dispute {
         let Some(id) = self.0.stage_id() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.stage.load_one(id).await)?;
+        let row = loaded(ctx.request()?.loaders().stage.load_one(id).await)?;
         Ok(row.map(ElectionStage))
     }
     /// The code of that stage, e.g. `MASA_TENANG`.
@@ -152,12 +152,12 @@ impl Dispute {
         let Some(id) = self.0.election_id() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.election.load_one(id).await)?;
+        let row = loaded(ctx.request()?.loaders().election.load_one(id).await)?;
         Ok(row.map(Election))
     }
     /// The candidate pairs involved.
     async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
-        let loaders = &ctx.request()?.loaders;
+        let loaders = &ctx.request()?.loaders();
         let links =
             loaded(loaders.parties_by_dispute.load_one(self.0.id()).await)?.unwrap_or_default();
         let ids: Vec<i32> = links.iter().map(|l| l.candidate_pair_id).collect();
@@ -170,7 +170,7 @@ impl Dispute {
     }
     /// Agencies the posko assigned to it.
     async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
-        let loaders = &ctx.request()?.loaders;
+        let loaders = &ctx.request()?.loaders();
         let links =
             loaded(loaders.assignments_by_dispute.load_one(self.0.id()).await)?.unwrap_or_default();
         let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
@@ -185,7 +185,7 @@ impl Dispute {
     async fn escalations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Escalation>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .escalations_by_dispute
                 .load_one(self.0.id())
                 .await,
@@ -281,7 +281,7 @@ impl Dispute {
     async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
         let rc = ctx.request()?;
         let rows = loaded(
-            rc.loaders
+            rc.loaders()
                 .escalations_by_dispute
                 .load_one(self.0.id())
                 .await,

@@ -41,7 +41,7 @@ impl Election {
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .province
                 .load_one(self.0.province_code.clone())
                 .await,
@@ -53,13 +53,13 @@ impl Election {
         let Some(code) = self.0.regency_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.regency.load_one(code).await)?;
+        let row = loaded(ctx.request()?.loaders().regency.load_one(code).await)?;
         Ok(row.map(Regency))
     }
     /// The national schedule of its cycle followed by the election's own stages (such as
     /// Jakarta's planned second round).
     async fn stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ElectionStage>> {
-        let loaders = &ctx.request()?.loaders;
+        let loaders = &ctx.request()?.loaders();
         let (national, own) = futures_util::future::join(
             loaders.national_stages_by_year.load_one(self.0.year),
             loaders.stages_by_election.load_one(self.0.id),
@@ -73,7 +73,7 @@ impl Election {
     async fn candidates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .candidates_by_election
                 .load_one(self.0.id)
                 .await,
@@ -156,7 +156,7 @@ impl ElectionStage {
         let Some(id) = self.0.election_id else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.election.load_one(id).await)?;
+        let row = loaded(ctx.request()?.loaders().election.load_one(id).await)?;
         Ok(row.map(Election))
     }
 }
@@ -205,7 +205,7 @@ impl CandidatePair {
     async fn election(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Election>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .election
                 .load_one(self.0.election_id)
                 .await,

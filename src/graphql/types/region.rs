@@ -27,7 +27,7 @@ impl Province {
     async fn regencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Regency>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .regencies_by_province
                 .load_one(self.0.code.clone())
                 .await,
@@ -40,7 +40,7 @@ impl Province {
     async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .elections_by_province
                 .load_one(self.0.code.clone())
                 .await,
@@ -51,7 +51,7 @@ impl Province {
     async fn posko(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Posko>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .posko_by_province
                 .load_one(self.0.code.clone())
                 .await,
@@ -84,7 +84,7 @@ impl Regency {
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .province
                 .load_one(self.0.province_code.clone())
                 .await,
@@ -95,7 +95,7 @@ impl Regency {
     async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .elections_by_region
                 .load_one(self.0.code.clone())
                 .await,
@@ -106,7 +106,7 @@ impl Regency {
     async fn districts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<District>> {
         let rows = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .districts_by_regency
                 .load_one(self.0.code.clone())
                 .await,
@@ -129,7 +129,7 @@ impl District {
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let row = loaded(
             ctx.request()?
-                .loaders
+                .loaders()
                 .regency
                 .load_one(self.0.regency_code.clone())
                 .await,

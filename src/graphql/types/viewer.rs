@@ -29,7 +29,7 @@ impl Me {
         let Some(code) = self.0.agency_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders.agency.load_one(code).await)?;
+        let row = loaded(ctx.request()?.loaders().agency.load_one(code).await)?;
         Ok(row.map(Agency))
     }
     /// Where the caller's agency has authority, as loaded from the database.
