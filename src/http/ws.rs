@@ -158,6 +158,7 @@ pub async fn upgrade(
             init_received: false,
             operations: HashMap::new(),
             request_id: uuid::Uuid::new_v4().to_string(),
+            peer,
         };
         connection.run(messages).await;
         state.metrics.sockets.dec();
@@ -189,6 +190,8 @@ struct Connection {
     init_received: bool,
     operations: HashMap<String, AbortHandle>,
     request_id: String,
+    /// The client's address: PUBLIC's rate limit is per address, as over HTTP.
+    peer: Option<IpAddr>,
 }
 
 /// Why a connection ends.
@@ -388,7 +391,7 @@ impl Connection {
         } else if self
             .state
             .rate_limits
-            .check(viewer.agency_code.as_deref(), None)
+            .check(viewer.agency_code.as_deref(), self.peer)
             .is_err()
         {
             Some((

@@ -580,3 +580,26 @@ async fn server_sent_events_carry_queries_and_subscriptions_under_the_same_polic
         .unwrap();
     assert_eq!(refused.status().as_u16(), 400);
 }
+
+#[tokio::test]
+async fn operations_on_a_socket_count_against_the_same_rate_limits() {
+    let app = spawn_app_with(&["--public-rate-limit-per-minute", "2"]).await;
+    let mut socket = open(&app).await;
+    init(&mut socket, None).await;
+    let mut codes = Vec::new();
+    for n in 0..4 {
+        subscribe(&mut socket, &format!("q{n}"), "{ provinces { code } }").await;
+        let answer = next(&mut socket).await.unwrap();
+        if answer["type"] == "error" {
+            codes.push(
+                answer["payload"][0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        } else {
+            assert_eq!(next(&mut socket).await.unwrap()["type"], "complete");
+        }
+    }
+    assert!(codes.iter().any(|c| c == "RATE_LIMITED"), "{codes:?}");
+}
