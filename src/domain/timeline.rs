@@ -35,42 +35,25 @@ pub fn new_salt() -> String {
 /// SHA-256 (hex) over the previous hash and the event's fields, serialised as a JSON array
 /// so that no two different contents share an encoding.
 pub fn event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
-    let Some(salt) = event.salt else {
-        return legacy_event_hash(prev_hash, event);
-    };
-    let canonical = serde_json::json!([
-        "v2",
-        salt,
-        prev_hash,
-        event.dispute_id,
-        event.seq,
-        event.kind,
-        event.actor_sub,
-        event.actor_role,
-        event.actor_agency,
-        event.at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        event.changes,
-        event.note,
-        event.audience,
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
-}
-
-/// The hash of events written before salts existed.
-fn legacy_event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
-    let canonical = serde_json::json!([
-        prev_hash,
-        event.dispute_id,
-        event.seq,
-        event.kind,
-        event.actor_sub,
-        event.actor_role,
-        event.actor_agency,
-        event.at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        event.changes,
-        event.note,
-        event.audience,
-    ]);
+    let mut fields = vec![
+        serde_json::json!(prev_hash),
+        serde_json::json!(event.dispute_id),
+        serde_json::json!(event.seq),
+        serde_json::json!(event.kind),
+        serde_json::json!(event.actor_sub),
+        serde_json::json!(event.actor_role),
+        serde_json::json!(event.actor_agency),
+        serde_json::json!(event.at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        serde_json::json!(event.changes),
+        serde_json::json!(event.note),
+        serde_json::json!(event.audience),
+    ];
+    // A salted event's encoding starts with a version mark and the salt; events written
+    // before salts existed keep the encoding they were hashed with.
+    if let Some(salt) = event.salt {
+        fields.splice(0..0, [serde_json::json!("v2"), serde_json::json!(salt)]);
+    }
+    let canonical = serde_json::Value::Array(fields);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -125,6 +108,29 @@ mod tests {
             audience: None,
             salt,
         }
+    }
+
+    #[test]
+    fn events_written_before_salts_keep_their_encoding() {
+        // The encoding session 2 hashed with, so its chains still verify.
+        let event = sample_salted(Some("a"), None);
+        let legacy = serde_json::json!([
+            GENESIS_HASH,
+            event.dispute_id,
+            event.seq,
+            event.kind,
+            event.actor_sub,
+            event.actor_role,
+            event.actor_agency,
+            event.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            event.changes,
+            event.note,
+            event.audience,
+        ]);
+        assert_eq!(
+            event_hash(GENESIS_HASH, &event),
+            hex::encode(Sha256::digest(legacy.to_string().as_bytes()))
+        );
     }
 
     #[test]

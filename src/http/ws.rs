@@ -402,7 +402,7 @@ impl Connection {
             None
         };
         if let Some((reason, code)) = refusal {
-            let errors = request_error_body(&reason, code)["errors"].clone();
+            let errors = error_list(&reason, code);
             let _ = self
                 .session
                 .text(json!({ "id": id, "type": "error", "payload": errors }).to_string())
@@ -469,9 +469,54 @@ fn errors_of(outcome: &Outcome) -> Value {
     serde_json::from_str::<Value>(&outcome.body)
         .ok()
         .and_then(|body| body.get("errors").cloned())
-        .unwrap_or_else(|| {
-            request_error_body("internal error", ErrorCode::Internal)["errors"].clone()
-        })
+        .unwrap_or_else(|| error_list("internal error", ErrorCode::Internal))
+}
+
+/// One operation of a socket: where its messages go, and the request it runs for.
+struct Operation {
+    state: web::Data<AppState>,
+    control: mpsc::Sender<Control>,
+    id: String,
+    viewer: Viewer,
+    request_id: String,
+}
+
+impl Operation {
+    /// Queues a message of this operation; `false` when it should stop.
+    fn send(&self, kind: &str, payload: Option<Value>) -> bool {
+        let mut message = json!({ "id": self.id, "type": kind });
+        if let Some(payload) = payload {
+            message["payload"] = payload;
+        }
+        deliver(&self.state, &self.control, message)
+    }
+
+    /// Ends the operation with an `error` message.
+    async fn fail(self, errors: Value) {
+        self.send("error", Some(errors));
+        self.finish().await;
+    }
+
+    /// Tells the connection the operation is over.
+    async fn finish(self) {
+        let _ = self.control.send(Control::Finished(self.id)).await;
+    }
+
+    /// Writes the reads a message implies; no message leaves without its audit rows.
+    async fn audited(&self, context: &RequestContext) -> bool {
+        let reads = context.take_reads();
+        match audit::record(&self.state.db.conn, &self.viewer, &self.request_id, reads).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(error = ?err, "cannot write the access log; message withheld");
+                false
+            }
+        }
+    }
+}
+
+fn error_list(message: &str, code: ErrorCode) -> Value {
+    request_error_body(message, code)["errors"].clone()
 }
 
 async fn run_operation(
@@ -482,8 +527,14 @@ async fn run_operation(
     params: Params,
     control: mpsc::Sender<Control>,
 ) {
-    let agency = viewer.agency_code.clone();
-    let _agency_hold = match agency {
+    let operation = Operation {
+        state: state.clone(),
+        control,
+        id,
+        viewer: viewer.clone(),
+        request_id: request_id.clone(),
+    };
+    let _agency_hold = match viewer.agency_code.clone() {
         Some(agency) => match hold(
             &state.sockets.per_agency,
             agency,
@@ -491,43 +542,22 @@ async fn run_operation(
         ) {
             Some(held) => Some(held),
             None => {
-                let errors = request_error_body(
-                    "your agency holds as many subscriptions on this instance as it may",
-                    ErrorCode::RateLimited,
-                )["errors"]
-                    .clone();
-                deliver(
-                    &state,
-                    &control,
-                    json!({ "id": id, "type": "error", "payload": errors }),
-                );
-                let _ = control.send(Control::Finished(id)).await;
-                return;
+                let reason = "your agency holds as many subscriptions on this instance as it may";
+                return operation
+                    .fail(error_list(reason, ErrorCode::RateLimited))
+                    .await;
             }
         },
         None => None,
     };
     let context = Arc::new(
-        RequestContext::new(
-            state.db.clone(),
-            viewer.clone(),
-            request_id.clone(),
-            state.auth.clone(),
-        )
-        .with_public_stats_k(state.public_stats_k)
-        .with_changes(state.changes.clone()),
+        RequestContext::new(state.db.clone(), viewer, request_id, state.auth.clone())
+            .with_public_stats_k(state.public_stats_k)
+            .with_changes(state.changes.clone()),
     );
     let prepared = match operation::prepare(&state, &context, params) {
         Ok(prepared) => prepared,
-        Err(outcome) => {
-            deliver(
-                &state,
-                &control,
-                json!({ "id": id, "type": "error", "payload": errors_of(&outcome) }),
-            );
-            let _ = control.send(Control::Finished(id)).await;
-            return;
-        }
+        Err(outcome) => return operation.fail(errors_of(&outcome)).await,
     };
     if prepared.kind == Some(OperationType::Subscription) {
         let Prepared { request, .. } = prepared;
@@ -537,62 +567,31 @@ async fn run_operation(
                 classify(e);
             });
             null_at_error_paths(&mut response);
-            // No push leaves without its audit rows.
-            let reads = context.take_reads();
-            if let Err(err) = audit::record(&state.db.conn, &viewer, &request_id, reads).await {
-                tracing::error!(error = ?err, "cannot write the access log; push withheld");
-                let errors =
-                    request_error_body("internal error", ErrorCode::Internal)["errors"].clone();
-                deliver(
-                    &state,
-                    &control,
-                    json!({ "id": id, "type": "error", "payload": errors }),
-                );
-                let _ = control.send(Control::Finished(id)).await;
-                return;
+            if !operation.audited(&context).await {
+                return operation
+                    .fail(error_list("internal error", ErrorCode::Internal))
+                    .await;
             }
             let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-            if !deliver(
-                &state,
-                &control,
-                json!({ "id": id, "type": "next", "payload": payload }),
-            ) {
+            if !operation.send("next", Some(payload)) {
                 return;
             }
         }
     } else {
         let outcome = operation::execute(&state, prepared).await;
-        let reads = context.take_reads();
-        if let Err(err) = audit::record(&state.db.conn, &viewer, &request_id, reads).await {
-            tracing::error!(error = ?err, "cannot write the access log; answer withheld");
-            let errors =
-                request_error_body("internal error", ErrorCode::Internal)["errors"].clone();
-            deliver(
-                &state,
-                &control,
-                json!({ "id": id, "type": "error", "payload": errors }),
-            );
-            let _ = control.send(Control::Finished(id)).await;
-            return;
+        if !operation.audited(&context).await {
+            return operation
+                .fail(error_list("internal error", ErrorCode::Internal))
+                .await;
         }
         if outcome.request_error {
-            deliver(
-                &state,
-                &control,
-                json!({ "id": id, "type": "error", "payload": errors_of(&outcome) }),
-            );
-            let _ = control.send(Control::Finished(id)).await;
-            return;
+            return operation.fail(errors_of(&outcome)).await;
         }
         let payload = serde_json::from_str::<Value>(&outcome.body).unwrap_or(Value::Null);
-        if !deliver(
-            &state,
-            &control,
-            json!({ "id": id, "type": "next", "payload": payload }),
-        ) {
+        if !operation.send("next", Some(payload)) {
             return;
         }
     }
-    deliver(&state, &control, json!({ "id": id, "type": "complete" }));
-    let _ = control.send(Control::Finished(id)).await;
+    operation.send("complete", None);
+    operation.finish().await;
 }
