@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Timeout,
     /// A subscription may have missed changes: refetch and subscribe again.
     Reset,
+    /// An idempotency key reused with a different report.
+    IdempotencyKeyReused,
     /// The database cannot be reached (HTTP 503 with `Retry-After`).
     ServiceUnavailable,
 }
@@ -41,6 +43,7 @@ impl ErrorCode {
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Timeout => "TIMEOUT",
             Self::Reset => "RESET",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
@@ -65,6 +68,9 @@ pub enum AppError {
         message: String,
         current_version: Option<i32>,
     },
+    /// The same idempotency key with a different report: the first report's public id.
+    #[error("this idempotencyKey was already used for a different report")]
+    IdempotencyKeyReused { first: String },
     #[error("transition not allowed")]
     InvalidTransition { allowed: Vec<&'static str> },
     /// The database could not be reached: the request may succeed if retried later.
@@ -91,6 +97,7 @@ impl AppError {
             Self::Forbidden => ErrorCode::Forbidden,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
             Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             Self::ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
@@ -170,6 +177,7 @@ impl ErrorExtensions for AppError {
                     ..
                 } => ext.set("currentVersion", *version),
                 Self::InvalidTransition { allowed } => ext.set("allowed", allowed.clone()),
+                Self::IdempotencyKeyReused { first } => ext.set("disputeId", first.clone()),
                 _ => {}
             }
         })

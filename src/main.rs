@@ -13,7 +13,10 @@ use posko::http::server::Application;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    posko::telemetry::init(&cli.config.log, cli.config.mode);
+    if let Err(err) = posko::telemetry::init(&cli.config.log, cli.config.mode) {
+        eprintln!("posko: {err:#}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,9 +12,12 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::Mode;
 
-/// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init(filter: &str, mode: Mode) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global subscriber; a second call (tests) is a no-op. A filter that does
+/// not parse is refused rather than silently replaced (an operator who asked for `debug`
+/// on election night must not get `info` without a word).
+pub fn init(filter: &str, mode: Mode) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(filter)
+        .map_err(|err| anyhow::anyhow!("POSKO_LOG={filter:?} is not a log filter: {err}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -26,6 +29,7 @@ pub fn init(filter: &str, mode: Mode) {
             .try_init(),
         Mode::Development => builder.try_init(),
     };
+    Ok(())
 }
 
 /// The root span of every HTTP request.
@@ -57,5 +61,17 @@ impl RootSpanBuilder for RequestSpan {
         };
         span.record("status", status);
         tracing::info!(parent: &span, status, "request finished");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_log_filter_that_does_not_parse_is_refused() {
+        let err = super::init("info,posko=loud", crate::config::Mode::Development)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("POSKO_LOG"), "{err}");
     }
 }

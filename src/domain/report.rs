@@ -342,9 +342,9 @@ async fn replay(
     if existing.request_hash.as_deref() == Some(fingerprint) {
         Ok(Some(existing))
     } else {
-        Err(AppError::Conflict {
-            message: "this idempotencyKey was already used for a different report".into(),
-            current_version: None,
+        // The key is the caller's own agency's, and the first dispute is one it sees.
+        Err(AppError::IdempotencyKeyReused {
+            first: existing.public_id,
         })
     }
 }

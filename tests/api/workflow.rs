@@ -440,7 +440,12 @@ async fn a_retried_report_with_the_same_key_is_written_once() {
     let mut changed = input.clone();
     changed["title"] = json!("Judul lain");
     let conflict = report(&app, &admin, changed).await;
-    assert_eq!(conflict.error_codes(), ["CONFLICT"]);
+    assert_eq!(conflict.error_codes(), ["IDEMPOTENCY_KEY_REUSED"]);
+    assert_eq!(
+        conflict.body["errors"][0]["extensions"]["disputeId"].as_str(),
+        Some(ids.iter().next().unwrap().as_str()),
+        "names the first dispute"
+    );
     // The key is the agency's own: another agency may use the same string.
     let mut other = input.clone();
     other["regencyCode"] = json!("31.74");

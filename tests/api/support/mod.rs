@@ -101,7 +101,8 @@ fn init_tracing() {
             } else {
                 filter
             };
-            posko::telemetry::init(&filter, posko::config::Mode::Development);
+            posko::telemetry::init(&filter, posko::config::Mode::Development)
+                .expect("the test log filter parses");
         }
     });
 }
