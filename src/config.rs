@@ -244,6 +244,17 @@ pub struct Config {
     #[arg(long, env = "POSKO_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
 
+    /// Request headers a browser may send cross-origin (comma-separated): by default what
+    /// frontends, tracing and Apollo's clients send.
+    #[arg(
+        long,
+        env = "POSKO_CORS_ALLOWED_HEADERS",
+        value_delimiter = ',',
+        default_value = "authorization,content-type,accept,x-request-id,traceparent,tracestate,apollographql-client-name,apollographql-client-version",
+        global = true
+    )]
+    pub cors_allowed_headers: Vec<String>,
+
     /// Introspection: `always`, `authenticated` or `never` (default: always in development,
     /// authenticated in production).
     #[arg(long, env = "POSKO_INTROSPECTION", value_enum, global = true)]

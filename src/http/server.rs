@@ -45,7 +45,7 @@ pub struct AppState {
 
 /// Browsers may call the API from the listed origins (and from the service's own, so
 /// GraphiQL keeps working); without a list no CORS headers are sent at all.
-fn cors(origins: Vec<String>) -> Cors {
+fn cors(origins: Vec<String>, allowed_headers: &[HeaderName]) -> Cors {
     Cors::default()
         .allowed_origin_fn(move |origin, request| {
             let own = request
@@ -59,7 +59,7 @@ fn cors(origins: Vec<String>) -> Cors {
                 .any(|o| origin.as_bytes() == o.trim().as_bytes())
         })
         .allowed_methods(["GET", "POST"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_headers(allowed_headers.iter().cloned())
         .expose_headers([HeaderName::from_static("x-request-id")])
         .max_age(3600)
 }
@@ -158,12 +158,22 @@ impl Application {
             }
         });
         let cors_origins = config.cors_origins.clone();
+        let mut cors_headers = Vec::new();
+        for name in &config.cors_allowed_headers {
+            cors_headers.push(
+                HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).map_err(
+                    |_| {
+                        anyhow::anyhow!("POSKO_CORS_ALLOWED_HEADERS: {name:?} is not a header name")
+                    },
+                )?,
+            );
+        }
         let max_body = config.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
-                    cors(cors_origins.clone()),
+                    cors(cors_origins.clone(), &cors_headers),
                 ))
                 .wrap_fn(|request, service| {
                     let request_id = request

@@ -132,11 +132,13 @@ async fn cors_allows_only_listed_origins() {
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "authorization, content-type",
+                "authorization, content-type, traceparent, x-request-id, apollographql-client-name",
             )
             .send()
     };
     let allowed = preflight("https://dashboard.posko.example").await.unwrap();
+    // The headers tracing and Apollo's clients send are allowed by default.
+    assert_eq!(allowed.status().as_u16(), 200, "{:?}", allowed.headers());
     assert_eq!(
         allowed.headers()["access-control-allow-origin"],
         "https://dashboard.posko.example"
