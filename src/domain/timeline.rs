@@ -27,6 +27,25 @@ pub struct EventContent<'a> {
     pub salt: Option<&'a str>,
 }
 
+impl<'a> EventContent<'a> {
+    /// The hashed content of a stored event, as the chain committed to it.
+    pub fn of(event: &'a dispute_event::Model) -> Self {
+        Self {
+            dispute_id: event.dispute_id,
+            seq: event.seq,
+            kind: event.kind.as_str(),
+            actor_sub: &event.actor_sub,
+            actor_role: event.actor_role.as_str(),
+            actor_agency: event.actor_agency.as_deref(),
+            at: event.at,
+            changes: event.changes.as_deref(),
+            note: event.note.as_deref(),
+            audience: event.audience.as_deref(),
+            salt: event.salt.as_deref(),
+        }
+    }
+}
+
 /// A fresh salt: 128 random bits, hex.
 pub fn new_salt() -> String {
     hex::encode(rand::random::<[u8; 16]>())
@@ -61,22 +80,7 @@ pub fn event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
 pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
     let mut prev = GENESIS_HASH.to_owned();
     for (index, event) in events.iter().enumerate() {
-        let expected = event_hash(
-            &prev,
-            &EventContent {
-                dispute_id: event.dispute_id,
-                seq: event.seq,
-                kind: event.kind.as_str(),
-                actor_sub: &event.actor_sub,
-                actor_role: event.actor_role.as_str(),
-                actor_agency: event.actor_agency.as_deref(),
-                at: event.at,
-                changes: event.changes.as_deref(),
-                note: event.note.as_deref(),
-                audience: event.audience.as_deref(),
-                salt: event.salt.as_deref(),
-            },
-        );
+        let expected = event_hash(&prev, &EventContent::of(event));
         let in_order = usize::try_from(event.seq).ok() == Some(index + 1);
         if !in_order || event.prev_hash != prev || event.hash != expected {
             return Some(event.seq);

@@ -15,6 +15,14 @@ use crate::domain::projection::ReadLog;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 
+/// The total of counts by status (a dispute has exactly one status).
+fn total_of(by_status: &[(String, i64)]) -> u64 {
+    by_status
+        .iter()
+        .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+        .sum()
+}
+
 /// The k of PUBLIC statistics when none is configured.
 pub const DEFAULT_PUBLIC_STATS_K: u64 = 5;
 
@@ -86,12 +94,7 @@ impl RequestContext {
     /// The total for a filter: the sum of its status counts (a dispute has exactly one
     /// status), so it shares `stats`'s query.
     pub async fn stats_total(&self, filter: &DisputeFilter) -> Result<u64, AppError> {
-        Ok(self
-            .stats(filter, StatsDimension::Status)
-            .await?
-            .iter()
-            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
-            .sum())
+        Ok(total_of(&self.stats(filter, StatsDimension::Status).await?))
     }
 
     /// The same answer as PUBLIC statistics would give: counts rounded for k-anonymity
@@ -162,12 +165,9 @@ impl RequestContext {
 
     /// `published_total` computed now (see `published_stats_now`).
     pub async fn published_total_now(&self, filter: &DisputeFilter) -> Result<u64, AppError> {
-        let total: u64 =
-            disputes::stats(&self.db.conn, &self.viewer, filter, StatsDimension::Status)
-                .await?
-                .iter()
-                .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
-                .sum();
+        let total = total_of(
+            &disputes::stats(&self.db.conn, &self.viewer, filter, StatsDimension::Status).await?,
+        );
         Ok(policy::publish_count(
             &self.viewer,
             total,

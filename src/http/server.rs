@@ -43,6 +43,26 @@ pub struct AppState {
     pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
 }
 
+impl AppState {
+    /// The context of one operation of `viewer`'s, whatever the transport.
+    pub fn request_context(
+        &self,
+        viewer: crate::auth::viewer::Viewer,
+        request_id: String,
+    ) -> std::sync::Arc<crate::graphql::context::RequestContext> {
+        std::sync::Arc::new(
+            crate::graphql::context::RequestContext::new(
+                self.db.clone(),
+                viewer,
+                request_id,
+                self.auth.clone(),
+            )
+            .with_public_stats_k(self.public_stats_k)
+            .with_changes(self.changes.clone()),
+        )
+    }
+}
+
 /// Browsers may call the API from the listed origins (and from the service's own, so
 /// GraphiQL keeps working); without a list no CORS headers are sent at all.
 fn cors(origins: Vec<String>, allowed_headers: &[HeaderName]) -> Cors {

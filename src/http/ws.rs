@@ -31,7 +31,7 @@ use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::http::graphql::operation::{self, Prepared};
 use crate::http::graphql::params::Params;
-use crate::http::graphql::respond::{Outcome, classify, null_at_error_paths, request_error_body};
+use crate::http::graphql::respond::{Outcome, request_error_body, settle};
 use crate::http::server::AppState;
 
 /// The sub-protocol this endpoint speaks.
@@ -47,20 +47,23 @@ pub struct SocketLimits {
     pub init_timeout: Duration,
 }
 
-/// What this instance's sockets hold, for the limits that span connections.
+type Counts<K> = Arc<Mutex<HashMap<K, usize>>>;
+
+/// What this instance's long-lived streams hold (WebSocket connections and
+/// subscriptions, and Server-Sent Event streams), for the limits that span connections.
 #[derive(Default)]
 pub struct SocketRegistry {
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
-    per_agency: Mutex<HashMap<String, usize>>,
+    per_ip: Counts<IpAddr>,
+    per_agency: Counts<String>,
 }
 
 /// A claim on a counter of the registry, given back when dropped.
-struct Held<'a, K: std::hash::Hash + Eq + Clone> {
-    map: &'a Mutex<HashMap<K, usize>>,
+pub struct Held<K: std::hash::Hash + Eq + Clone> {
+    map: Counts<K>,
     key: K,
 }
 
-impl<K: std::hash::Hash + Eq + Clone> Drop for Held<'_, K> {
+impl<K: std::hash::Hash + Eq + Clone> Drop for Held<K> {
     fn drop(&mut self) {
         if let Ok(mut map) = self.map.lock()
             && let Some(count) = map.get_mut(&self.key)
@@ -73,18 +76,47 @@ impl<K: std::hash::Hash + Eq + Clone> Drop for Held<'_, K> {
     }
 }
 
-fn hold<K: std::hash::Hash + Eq + Clone>(
-    map: &Mutex<HashMap<K, usize>>,
-    key: K,
-    max: usize,
-) -> Option<Held<'_, K>> {
+fn hold<K: std::hash::Hash + Eq + Clone>(map: &Counts<K>, key: K, max: usize) -> Option<Held<K>> {
     let mut counts = map.lock().ok()?;
     let count = counts.entry(key.clone()).or_insert(0);
     if *count >= max {
         return None;
     }
     *count += 1;
-    Some(Held { map, key })
+    Some(Held {
+        map: Arc::clone(map),
+        key,
+    })
+}
+
+/// The places one stream holds: its address's and its agency's (PUBLIC holds none).
+pub type StreamHold = (Option<Held<IpAddr>>, Option<Held<String>>);
+
+/// Claims a place for one long-lived stream of `agency`'s (or PUBLIC's) from `peer`,
+/// under the same per-address and per-agency limits as sockets; `None` when over one.
+pub fn hold_stream(
+    state: &AppState,
+    peer: Option<IpAddr>,
+    agency: Option<String>,
+) -> Option<StreamHold> {
+    let limits = state.socket_limits;
+    let ip = match peer {
+        Some(ip) => Some(hold(
+            &state.sockets.per_ip,
+            ip,
+            limits.max_connections_per_ip,
+        )?),
+        None => None,
+    };
+    let agency = match agency {
+        Some(agency) => Some(hold(
+            &state.sockets.per_agency,
+            agency,
+            limits.max_agency_subscriptions,
+        )?),
+        None => None,
+    };
+    Some((ip, agency))
 }
 
 /// Whether a request asks for a WebSocket upgrade.
@@ -550,11 +582,7 @@ async fn run_operation(
         },
         None => None,
     };
-    let context = Arc::new(
-        RequestContext::new(state.db.clone(), viewer, request_id, state.auth.clone())
-            .with_public_stats_k(state.public_stats_k)
-            .with_changes(state.changes.clone()),
-    );
+    let context = state.request_context(viewer, request_id);
     let prepared = match operation::prepare(&state, &context, params) {
         Ok(prepared) => prepared,
         Err(outcome) => return operation.fail(errors_of(&outcome)).await,
@@ -563,10 +591,7 @@ async fn run_operation(
         let Prepared { request, .. } = prepared;
         let mut stream = state.schema.execute_stream(request);
         while let Some(mut response) = stream.next().await {
-            response.errors.iter_mut().for_each(|e| {
-                classify(e);
-            });
-            null_at_error_paths(&mut response);
+            settle(&mut response);
             if !operation.audited(&context).await {
                 return operation
                     .fail(error_list("internal error", ErrorCode::Internal))

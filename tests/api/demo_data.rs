@@ -114,22 +114,7 @@ async fn demo_disputes_are_varied_and_their_timelines_chain() {
         for (index, event) in timeline.iter().enumerate() {
             assert_eq!(event.seq, index as i32 + 1);
             assert_eq!(event.prev_hash, prev);
-            let expected = event_hash(
-                &prev,
-                &EventContent {
-                    dispute_id: event.dispute_id,
-                    seq: event.seq,
-                    kind: event.kind.as_str(),
-                    actor_sub: &event.actor_sub,
-                    actor_role: event.actor_role.as_str(),
-                    actor_agency: event.actor_agency.as_deref(),
-                    at: event.at,
-                    changes: event.changes.as_deref(),
-                    note: event.note.as_deref(),
-                    audience: event.audience.as_deref(),
-                    salt: event.salt.as_deref(),
-                },
-            );
+            let expected = event_hash(&prev, &EventContent::of(event));
             assert_eq!(
                 event.hash, expected,
                 "event {} of {}",

@@ -603,3 +603,36 @@ async fn operations_on_a_socket_count_against_the_same_rate_limits() {
     }
     assert!(codes.iter().any(|c| c == "RATE_LIMITED"), "{codes:?}");
 }
+
+#[tokio::test]
+async fn event_streams_count_against_the_same_limits_as_sockets() {
+    let app = spawn_app_with(&["--ws-max-connections-per-ip", "1"]).await;
+    let stream = |bearer: String| {
+        app.client
+            .post(format!("{}/graphql", app.base_url))
+            .header("accept", "text/event-stream")
+            .bearer_auth(bearer)
+            .json(&json!({ "query": UPDATES }))
+            .send()
+    };
+    let first = stream(token("KPU", "KPU_DKI")).await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let second = stream(token("POLICE", "POLDA_METRO_JAYA")).await.unwrap();
+    assert_eq!(second.status().as_u16(), 429);
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Closing the first frees its place (the server learns it at its next write: an event
+    // here, or its 15 s heartbeat).
+    drop(first);
+    let mut freed = false;
+    for n in 0..10 {
+        report(&app, &format!("Membebaskan tempat {n}"), false).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let probe = stream(token("BAWASLU", "BAWASLU_DKI")).await.unwrap();
+        if probe.status().as_u16() == 200 {
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "a closed stream's place was never freed");
+}

@@ -17,7 +17,6 @@ pub(crate) mod params;
 pub(crate) mod respond;
 mod sse;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
@@ -27,7 +26,6 @@ use tracing_actix_web::RequestId;
 use crate::config::Introspection;
 use crate::domain::audit;
 use crate::error::ErrorCode;
-use crate::graphql::context::RequestContext;
 use crate::http::limits::{DocumentLimits, VariableLimits};
 use crate::http::server::AppState;
 
@@ -72,16 +70,7 @@ async fn run(
     for params in batch.items {
         // A context per operation: its memoised statistics must not outlive a mutation
         // that changes them in the same batch.
-        let context = Arc::new(
-            RequestContext::new(
-                state.db.clone(),
-                viewer.clone(),
-                request_id.clone(),
-                state.auth.clone(),
-            )
-            .with_public_stats_k(state.public_stats_k)
-            .with_changes(state.changes.clone()),
-        );
+        let context = state.request_context(viewer.clone(), request_id.clone());
         outcomes.push(operation::run(&state, &context, params, is_get).await);
         reads.extend(context.take_reads());
     }

@@ -12,7 +12,7 @@ use crate::domain::types::Role;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::http::graphql::params::Params;
-use crate::http::graphql::respond::{Outcome, classify, null_at_error_paths, request_error_body};
+use crate::http::graphql::respond::{Outcome, request_error_body, settle};
 use crate::http::limits::{self, Refusal};
 use crate::http::persisted::Resolved;
 use crate::http::server::AppState;
@@ -212,8 +212,7 @@ pub async fn execute(state: &AppState, prepared: Prepared) -> Outcome {
         };
         return Outcome::refused(&message, ErrorCode::Timeout, operation);
     };
-    let codes: Vec<String> = response.errors.iter_mut().map(classify).collect();
-    null_at_error_paths(&mut response);
+    let codes = settle(&mut response);
     // A response without data whose errors have no path failed before execution.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()

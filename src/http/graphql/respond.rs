@@ -191,6 +191,14 @@ impl Outcome {
     }
 }
 
+/// Gives every error of an executed response its code and puts `null` where a field
+/// failed; returns the codes (for metrics). Every transport answers through it.
+pub fn settle(response: &mut async_graphql::Response) -> Vec<String> {
+    let codes = response.errors.iter_mut().map(classify).collect();
+    null_at_error_paths(response);
+    codes
+}
+
 /// Puts `null` where a field failed. async-graphql 7 leaves a failed nullable field out
 /// of its object; the GraphQL spec (and CONTRACT.md: "null with an error at its path")
 /// wants it present and null, so that clients can tell "forbidden" from "not selected".

@@ -5,7 +5,6 @@
 //! reads are in the access log before the event leaves. The stream ends when the token
 //! expires.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
@@ -15,11 +14,8 @@ use async_graphql::parser::types::OperationType;
 
 use crate::domain::audit;
 use crate::error::ErrorCode;
-use crate::graphql::context::RequestContext;
 use crate::http::graphql::operation::{self, Prepared};
-use crate::http::graphql::respond::{
-    MediaType, classify, null_at_error_paths, refuse, request_error_body,
-};
+use crate::http::graphql::respond::{MediaType, refuse, request_error_body, settle};
 use crate::http::graphql::{admit, params};
 use crate::http::server::AppState;
 
@@ -37,6 +33,9 @@ pub fn wanted(http: &HttpRequest) -> bool {
             })
         })
 }
+
+/// How often an idle stream writes a comment, so a client that left frees its place.
+const HEARTBEAT: Duration = Duration::from_secs(15);
 
 fn event(kind: &str, data: &str) -> web::Bytes {
     web::Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
@@ -78,16 +77,7 @@ pub async fn stream(
             ErrorCode::BadUserInput,
         );
     };
-    let context = Arc::new(
-        RequestContext::new(
-            state.db.clone(),
-            viewer.clone(),
-            request_id.clone(),
-            state.auth.clone(),
-        )
-        .with_public_stats_k(state.public_stats_k)
-        .with_changes(state.changes.clone()),
-    );
+    let context = state.request_context(viewer.clone(), request_id.clone());
     let prepared = match operation::prepare(&state, &context, params) {
         Ok(prepared) => prepared,
         Err(outcome) => {
@@ -116,15 +106,31 @@ pub async fn stream(
             .insert_header(("cache-control", "no-cache"))
             .body(body);
     }
+    // A stream lives long: it counts against the same limits as a socket's subscription.
+    let Some(held) = crate::http::ws::hold_stream(
+        &state,
+        http.peer_addr().map(|a| a.ip()),
+        viewer.agency_code.clone(),
+    ) else {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            media,
+            "too many open streams from this address or agency on this instance",
+            ErrorCode::RateLimited,
+        );
+    };
     let expires_in = viewer.expires_at.map(|exp| {
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         Duration::from_secs(exp.saturating_sub(now))
     });
     let events = async_stream::stream! {
+        let _held = held;
         let deadline = expires_in.map(|d| tokio::time::Instant::now() + d);
         let Prepared { request, .. } = prepared;
         {
             let mut responses = state.schema.execute_stream(request);
+            let mut heartbeat = tokio::time::interval(HEARTBEAT);
+            heartbeat.tick().await;
             loop {
                 let next = async {
                     match deadline {
@@ -132,13 +138,19 @@ pub async fn stream(
                         None => Some(responses.next().await),
                     }
                 };
-                let Some(Some(mut response)) = next.await else {
+                let response = tokio::select! {
+                    response = next => response,
+                    _ = heartbeat.tick() => {
+                        // A comment line: clients ignore it, and writing it is how the
+                        // server learns that a client went away while nothing happened.
+                        yield Ok::<_, actix_web::Error>(web::Bytes::from_static(b":\n\n"));
+                        continue;
+                    }
+                };
+                let Some(Some(mut response)) = response else {
                     break;
                 };
-                response.errors.iter_mut().for_each(|e| {
-                    classify(e);
-                });
-                null_at_error_paths(&mut response);
+                settle(&mut response);
                 let reads = context.take_reads();
                 if audit::record(&state.db.conn, &viewer, &request_id, reads).await.is_err() {
                     let body = request_error_body("internal error", ErrorCode::Internal);
