@@ -88,28 +88,35 @@ async function run() {
   // meanwhile appears in the result pane.
   await setQuery(page, editor, 'subscription { disputeUpdated { dispute { title } event { kind } } }');
   await page.locator('.graphiql-execute-button').first().click();
-  await page.waitForTimeout(500);
-  const title = `Laporan dari GraphiQL ${Date.now()}`;
-  const made = await page.evaluate(async (title) => {
-    const minted = await fetch('/graphiql/token?role=ADMIN&agency=KESBANGPOL_DKI', {
-      headers: { 'x-posko-graphiql-nonce': window.POSKO_NONCE },
-    }).then((r) => r.json());
-    const res = await fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.token}` },
-      body: JSON.stringify({
-        query: 'mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id } } }',
-        variables: { input: { regencyCode: '31.71', occurredAt: '2024-11-25T10:00:00+07:00', category: 'CLASH', severity: 'LOW', title, description: 'Uji langganan di GraphiQL.' } },
-      }),
-    });
-    return res.json();
-  }, title);
-  if (!made?.data?.reportDispute?.dispute?.id) throw new Error(`the report failed: ${JSON.stringify(made)}`);
-  await page.waitForFunction((title) => window.readResult().includes(title), title, { timeout: 15_000 })
-    .catch(async () => {
-      const text = await page.evaluate(() => window.readResult()).catch(() => '?');
-      throw new Error(`the subscription's push never showed; the result pane shows: ${text.slice(0, 300)}`);
-    });
+  // The page gives no sign of when the event stream is open, and a report made before then is
+  // (rightly) not pushed. So report again every 1.5 s until one shows, instead of guessing a delay
+  // that a slow machine overruns.
+  const stamp = `Laporan dari GraphiQL ${Date.now()}`;
+  const deadline = Date.now() + 15_000;
+  let shown = false;
+  for (let attempt = 1; !shown && Date.now() < deadline; attempt += 1) {
+    const made = await page.evaluate(async (title) => {
+      const minted = await fetch('/graphiql/token?role=ADMIN&agency=KESBANGPOL_DKI', {
+        headers: { 'x-posko-graphiql-nonce': window.POSKO_NONCE },
+      }).then((r) => r.json());
+      const res = await fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.token}` },
+        body: JSON.stringify({
+          query: 'mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id } } }',
+          variables: { input: { regencyCode: '31.71', occurredAt: '2024-11-25T10:00:00+07:00', category: 'CLASH', severity: 'LOW', title, description: 'Uji langganan di GraphiQL.' } },
+        }),
+      });
+      return res.json();
+    }, `${stamp} #${attempt}`);
+    if (!made?.data?.reportDispute?.dispute?.id) throw new Error(`the report failed: ${JSON.stringify(made)}`);
+    shown = await page.waitForFunction((stamp) => window.readResult().includes(stamp), stamp, { timeout: 1_500 })
+      .then(() => true, () => false);
+  }
+  if (!shown) {
+    const text = await page.evaluate(() => window.readResult()).catch(() => '?');
+    throw new Error(`the subscription's push never showed; the result pane shows: ${text.slice(0, 300).replace(/\s+/g, ' ')}`);
+  }
 
   if (foreign.length) throw new Error(`requests to other hosts: ${foreign.join(', ')}`);
 }
