@@ -255,6 +255,17 @@ pub struct Config {
     )]
     pub cors_allowed_headers: Vec<String>,
 
+    /// Reverse proxies (CIDRs or addresses, comma-separated) whose `Forwarded` or
+    /// `X-Forwarded-For` names the client, for rate limits and logs. None by default: the
+    /// TCP peer is the client, and forwarding headers are ignored.
+    #[arg(
+        long,
+        env = "POSKO_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
+
     /// Introspection: `always`, `authenticated` or `never` (default: always in development,
     /// authenticated in production).
     #[arg(long, env = "POSKO_INTROSPECTION", value_enum, global = true)]
