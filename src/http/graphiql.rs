@@ -113,8 +113,20 @@ pub async fn token(
         Err(_) => return HttpResponse::InternalServerError().finish(),
     };
     if role == Role::Public || !policy::role_fits_agency(role, access.kind) {
-        return HttpResponse::BadRequest()
-            .json(serde_json::json!({ "error": "the role does not fit the agency" }));
+        // Say which roles would fit, so the explorer need not know the policy's table.
+        let fitting: Vec<&str> = <Role as strum::IntoEnumIterator>::iter()
+            .filter(|r| *r != Role::Public && policy::role_fits_agency(*r, access.kind))
+            .map(|r| r.as_str())
+            .collect();
+        return HttpResponse::BadRequest().json(serde_json::json!({
+            "error": format!(
+                "the role {} does not fit {} (a {} agency); roles that fit it: {}",
+                role.as_str(),
+                query.agency,
+                access.kind.as_ref(),
+                fitting.join(", ")
+            )
+        }));
     }
     let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
     let claims = Claims {

@@ -66,6 +66,25 @@ async function run() {
   if (!(await page.locator('#posko-dev-bar').isVisible())) {
     throw new Error('the "Explore as a role" bar is hidden: is the server running in development mode?');
   }
+  // The bar lists the server's roles and agencies (Polda Banten included, which a hard-coded
+  // list once missed), and a role that does not fit its agency shows the server's reason.
+  await page.waitForFunction(() => document.getElementById('posko-dev-bar')?.dataset.loaded === 'true')
+    .catch(async () => {
+      const err = await page.locator('#posko-error').textContent().catch(() => '');
+      throw new Error(`the role bar did not load roles and agencies from the server${err ? ': ' + err : ''}`);
+    });
+  const agencies = await page.locator('#posko-agency-select option').evaluateAll((os) => os.map((o) => o.value));
+  if (!agencies.includes('POLDA_BANTEN') || agencies.length < 10) {
+    throw new Error(`the agency list is not the server's: ${agencies.join(', ')}`);
+  }
+  await page.locator('#posko-role-select').selectOption('POLICE');
+  await page.locator('#posko-agency-select').selectOption('KPU_DKI');
+  await page.locator('#posko-use-role').click();
+  await page.waitForFunction(() => document.getElementById('posko-error')?.textContent.includes('roles that fit it: KPU'))
+    .catch(async () => {
+      const err = await page.locator('#posko-error').textContent().catch(() => '');
+      throw new Error(`a role that does not fit showed no server reason; the bar shows: ${err}`);
+    });
   await page.locator('#posko-role-select').selectOption('ADMIN');
   await page.locator('#posko-agency-select').selectOption('KESBANGPOL_DKI');
   await page.locator('#posko-use-role').click();
