@@ -407,7 +407,10 @@ impl DisputeEvent {
     async fn actor(&self) -> async_graphql::Result<Option<&str>> {
         match self.0.actor() {
             Some(actor) => Ok(Some(actor)),
-            None => Err(AppError::Forbidden).gql(),
+            None => Err(AppError::forbidden(
+                "only ADMIN and the acting agency read an event's actor",
+            ))
+            .gql(),
         }
     }
     async fn actor_role(&self) -> async_graphql::Result<Role> {
@@ -439,7 +442,7 @@ impl DisputeEvent {
     async fn hash(&self) -> async_graphql::Result<Option<&str>> {
         match self.0.hash() {
             Some(hash) => Ok(Some(hash)),
-            None => Err(AppError::Forbidden).gql(),
+            None => Err(AppError::forbidden("only ADMIN reads event hashes")).gql(),
         }
     }
 }
