@@ -102,6 +102,22 @@ pub struct Config {
     #[arg(long, env = "POSKO_JWT_JWKS", global = true)]
     pub jwt_jwks: Option<PathBuf>,
 
+    /// A JWKS URL (an identity provider's `jwks_uri`): fetched at start, refreshed every
+    /// `POSKO_JWT_JWKS_REFRESH_SECS` and when a token names an unknown `kid`.
+    #[arg(long, env = "POSKO_JWT_JWKS_URL", global = true)]
+    pub jwt_jwks_url: Option<String>,
+
+    /// Seconds between periodic refreshes of the JWKS URL.
+    #[arg(long, env = "POSKO_JWT_JWKS_REFRESH_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub jwt_jwks_refresh_secs: u64,
+
+    /// Fewest seconds between two fetches of the JWKS URL, however many unknown `kid`s
+    /// arrive.
+    #[arg(long, env = "POSKO_JWT_JWKS_MIN_REFRESH_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3_600), global = true)]
+    pub jwt_jwks_min_refresh_secs: u64,
+
     /// Required `iss` claim, when set.
     #[arg(long, env = "POSKO_JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,

@@ -103,6 +103,7 @@ impl Application {
     /// Connects, migrates, seeds, and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let verifier = Verifier::from_config(config)?;
+        verifier.load_remote_keys().await?;
         let trusted_proxies = TrustedProxies::parse(&config.trusted_proxies)?;
         if config.graphiql_tokens && config.mode == Mode::Production {
             anyhow::bail!("POSKO_GRAPHIQL_TOKENS is a development aid; production refuses it");
@@ -178,6 +179,18 @@ impl Application {
                 .graphiql_tokens
                 .then(|| hex::encode(rand::random::<[u8; 16]>())),
         });
+        if state.auth.verifier().has_remote_keys() {
+            let refresher = state.clone();
+            let every = std::time::Duration::from_secs(config.jwt_jwks_refresh_secs);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    refresher.auth.verifier().refresh_remote_keys().await;
+                }
+            });
+        }
         let sweeper = state.clone();
         // Idle rate-limit keys are dropped once a minute so the table cannot grow without end.
         tokio::spawn(async move {
