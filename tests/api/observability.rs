@@ -215,3 +215,100 @@ fn the_request_line_says_who_asked_what_and_how_long_it_took() {
         );
     }
 }
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, request spans reach an OTLP/HTTP collector,
+/// continuing the caller's trace and carrying the operation and caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_continuing_the_callers_trace() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = received.clone();
+    let collector = HttpServer::new(move || {
+        let sink = sink.clone();
+        App::new().route(
+            "/v1/traces",
+            web::post().to(move |body: web::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&body).into_owned());
+                    HttpResponse::Ok().json(json!({}))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let endpoint = format!("http://{}", collector.addrs()[0]);
+    tokio::spawn(collector.run());
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("posko.db").display()
+    );
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
+        .env("POSKO_DATABASE_URL", &url)
+        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("POSKO_JWT_SECRET", TEST_SECRET)
+        .env("POSKO_LOG", "info,sqlx=off")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let answer: Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token("KPU", "KPU_DKI"))
+        .header("traceparent", TRACEPARENT)
+        .json(&json!({ "query": "query Schedule { me { role } }", "operationName": "Schedule" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["me"]["role"], "KPU");
+    // SIGTERM: the server drains and the exporter flushes what it holds.
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    let exported = received.lock().unwrap().join("\n");
+    assert!(!exported.is_empty(), "nothing reached the collector");
+    for expected in [
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+        "\"request\"",
+        "Schedule",
+        "KPU_DKI",
+        "\"posko\"",
+    ] {
+        assert!(
+            exported.contains(expected),
+            "{expected} not exported: {exported:.3000}"
+        );
+    }
+}
