@@ -265,6 +265,8 @@ def db_rows(backend, statement, workdir):
     db = sqlite3.connect(f"file:{workdir / 'bench.db'}?mode=ro", uri=True)
     try:
         return [tuple("" if v is None else str(v) for v in row) for row in db.execute(statement)]
+    except sqlite3.Error as error:
+        sys.exit(f"bench: SQLite {sqlite3.sqlite_version} refused a statement: {error}: {statement[:200]}")
     finally:
         db.close()
 
@@ -377,6 +379,10 @@ def sqlite_write_ceiling(statements, seconds, path):
 
     def worker(number):
         db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        # The settings of Posko's own connections (src/db/mod.rs): WAL, synchronous=NORMAL.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
         done = 0
         try:
             while time.perf_counter() < stop:
