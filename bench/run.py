@@ -338,7 +338,7 @@ WRITE_LABELS = {
 
 def report_one(token, title):
     """A new dispute in POLDA_METRO_JAYA's jurisdiction: (public id, version)."""
-    mutation = ("mutation($i: ReportDisputeInput!) { reportDispute(input: $i) { dispute { id version } } }")
+    mutation = "mutation($i: ReportDisputeInput!) { reportDispute(input: $i) { dispute { id version } } }"
     answer = post({"query": mutation, "variables": {"i": {
         "regencyCode": "31.71", "occurredAt": "2026-11-01T00:00:00Z", "category": "OTHER", "severity": "LOW",
         "title": title, "description": "written by bench/run.py"}}}, token)
