@@ -19,6 +19,7 @@ mod directory;
 mod dispute_lists;
 mod graphiql_tokens;
 mod hostile;
+mod members;
 mod policy_matrix;
 mod protocol;
 mod reference;
