@@ -91,7 +91,9 @@ impl ReferenceQuery {
 
     /// Stages of the schedule. `electionId`: that election's stages and its cycle's
     /// national schedule; `provinceCode`: the national schedule and the province's
-    /// elections' own stages; `activeOn`: only stages running that day.
+    /// elections' own stages; `activeOn`: only stages in force that day. A stage not held
+    /// (Jakarta's planned second round) is listed but never in force; a stage known by
+    /// one date only is in force on that day alone, one with no date never.
     async fn stages(
         &self,
         ctx: &Context<'_>,

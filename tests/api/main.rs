@@ -18,6 +18,7 @@ mod demo_data;
 mod directory;
 mod dispute_lists;
 mod graphiql_tokens;
+mod held_stages;
 mod hostile;
 mod members;
 mod policy_matrix;
