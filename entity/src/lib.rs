@@ -22,3 +22,4 @@ pub mod province;
 pub mod regency;
 pub mod region_alias;
 pub mod seed_state;
+pub mod vulnerability_index;

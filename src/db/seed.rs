@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use entity::{
     agency, agency_jurisdiction, candidate_pair, directory_change, district, election,
     election_stage, jurisdiction_district, posko, posko_member, province, regency, region_alias,
-    seed_state,
+    seed_state, vulnerability_index,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -39,6 +39,8 @@ const CANDIDATES: &str = include_str!("../../data/jakarta2024_candidates.csv");
 const AGENCIES: &str = include_str!("../../data/agencies.csv");
 const JURISDICTIONS: &str = include_str!("../../data/agency_jurisdictions.csv");
 const POSKOS: &str = include_str!("../../data/poskos.csv");
+const IKP_2022: &str = include_str!("../../data/ikp2024_dec2022_provinces.csv");
+const IKP_PILKADA_2024: &str = include_str!("../../data/ikp_pilkada2024_provinces.csv");
 
 /// Jakarta's governor needs more than 50 % or a second round (UU 2/2024 Pasal 10).
 const RUNOFF_REGIONS: &[&str] = &["31"];
@@ -151,6 +153,8 @@ fn fingerprint() -> String {
         AGENCIES,
         JURISDICTIONS,
         POSKOS,
+        IKP_2022,
+        IKP_PILKADA_2024,
     ] {
         sha2::Digest::update(&mut hasher, part.as_bytes());
         sha2::Digest::update(&mut hasher, [0u8]);
@@ -184,6 +188,7 @@ pub async fn run_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::R
     seed_candidates(&txn).await?;
     let agencies = seed_agencies(&txn, &edited, &mut skipped).await?;
     seed_poskos(&txn, &edited, &mut skipped).await?;
+    seed_vulnerability(&txn).await?;
     if !skipped.is_empty() {
         tracing::warn!(
             rows = ?skipped,
@@ -804,6 +809,92 @@ async fn seed_poskos<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
+    Ok(())
+}
+
+/// The editions of Bawaslu's vulnerability index Posko holds, newest first.
+pub const IKP_EDITIONS: &[(&str, (i32, u32, u32))] = &[
+    // Pemetaan Kerawanan Pemilihan Serentak 2024, launched 26 Aug 2024: a category only.
+    ("PILKADA_2024", (2024, 8, 26)),
+    // IKP Pemilu dan Pemilihan Serentak 2024, launched 16 Dec 2022: a score out of 100.
+    ("IKP_2022_DEC", (2022, 12, 16)),
+];
+
+#[derive(Deserialize)]
+struct Ikp2022Row {
+    province_code: String,
+    province_name: String,
+    score_0_100: f64,
+    category: String,
+    source: String,
+}
+
+#[derive(Deserialize)]
+struct IkpPilkadaRow {
+    province_code: String,
+    province_name: String,
+    category: String,
+    indicators_present_of_27: Option<i32>,
+    source: String,
+}
+
+async fn seed_vulnerability<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
+    let published = |edition: &str| -> anyhow::Result<NaiveDate> {
+        IKP_EDITIONS
+            .iter()
+            .find(|(name, _)| *name == edition)
+            .and_then(|(_, (y, m, d))| NaiveDate::from_ymd_opt(*y, *m, *d))
+            .with_context(|| format!("no publication date for IKP edition {edition}"))
+    };
+    let mut models = Vec::new();
+    for row in rows::<IkpPilkadaRow>("ikp_pilkada2024_provinces.csv", IKP_PILKADA_2024)? {
+        models.push(vulnerability_index::ActiveModel {
+            edition: Set("PILKADA_2024".into()),
+            province_code: Set(row.province_code),
+            province_name: Set(row.province_name),
+            category: Set(row.category),
+            score: Set(None),
+            indicators_present: Set(row.indicators_present_of_27),
+            published_on: Set(published("PILKADA_2024")?),
+            source: Set(row.source),
+        });
+    }
+    for row in rows::<Ikp2022Row>("ikp2024_dec2022_provinces.csv", IKP_2022)? {
+        models.push(vulnerability_index::ActiveModel {
+            edition: Set("IKP_2022_DEC".into()),
+            province_code: Set(row.province_code),
+            province_name: Set(row.province_name),
+            category: Set(row.category),
+            score: Set(Some(row.score_0_100)),
+            indicators_present: Set(None),
+            published_on: Set(published("IKP_2022_DEC")?),
+            source: Set(row.source),
+        });
+    }
+    for model in &models {
+        if let Set(category) = &model.category {
+            crate::domain::hotspots::VulnerabilityLevel::from_source(category)
+                .with_context(|| format!("unknown IKP category {category}"))?;
+        }
+    }
+    vulnerability_index::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::columns([
+                vulnerability_index::Column::Edition,
+                vulnerability_index::Column::ProvinceCode,
+            ])
+            .update_columns([
+                vulnerability_index::Column::ProvinceName,
+                vulnerability_index::Column::Category,
+                vulnerability_index::Column::Score,
+                vulnerability_index::Column::IndicatorsPresent,
+                vulnerability_index::Column::PublishedOn,
+                vulnerability_index::Column::Source,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -8,13 +8,14 @@ use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 use crate::graphql::dispute_query::DisputeQuery;
+use crate::graphql::hotspot_query::EarlyWarningQuery;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::{Election, ElectionStage};
 use crate::graphql::types::region::{Province, Regency};
 
 /// The whole query root.
 #[derive(MergedObject, Default)]
-pub struct Query(ReferenceQuery, DisputeQuery);
+pub struct Query(ReferenceQuery, DisputeQuery, EarlyWarningQuery);
 
 /// Public reference data.
 #[derive(Default)]

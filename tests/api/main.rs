@@ -20,6 +20,7 @@ mod dispute_lists;
 mod graphiql_tokens;
 mod held_stages;
 mod hostile;
+mod hotspots;
 mod members;
 mod policy_matrix;
 mod protocol;

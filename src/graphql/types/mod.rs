@@ -4,6 +4,7 @@
 pub mod agency;
 pub mod dispute;
 pub mod election;
+pub mod hotspot;
 pub mod region;
 pub mod viewer;
 
