@@ -2,6 +2,7 @@
 //! the viewer and validated input and return `AppResult`.
 
 pub mod audit;
+pub mod calendar;
 pub mod changes;
 pub mod clocks;
 pub mod directory;

@@ -229,12 +229,21 @@ pub async fn posko<C: ConnectionTrait>(
 /// Hours ahead of UTC of a province's local time (WIB +7, WITA +8, WIT +9), which decides
 /// on which calendar day something happened there.
 pub fn utc_offset_hours(province_code: &str) -> i64 {
-    match province_code {
-        "51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76" => 8,
-        "81" | "82" | "91" | "92" | "93" | "94" | "95" | "96" => 9,
-        _ => 7,
+    if WITA_PROVINCES.contains(&province_code) {
+        8
+    } else if WIT_PROVINCES.contains(&province_code) {
+        9
+    } else {
+        7
     }
 }
+
+/// Provinces on Central Indonesian Time (WITA, UTC+8).
+pub const WITA_PROVINCES: &[&str] = &[
+    "51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76",
+];
+/// Provinces on Eastern Indonesian Time (WIT, UTC+9); every other is on WIB (UTC+7).
+pub const WIT_PROVINCES: &[&str] = &["81", "82", "91", "92", "93", "94", "95", "96"];
 
 /// The contest a place belongs to for disputes: its regency's own, or, where the regency
 /// holds none (Jakarta's administrative regions), its province's governor's.

@@ -21,6 +21,7 @@ mod graphiql_tokens;
 mod held_stages;
 mod hostile;
 mod hotspots;
+mod legal_chain;
 mod members;
 mod policy_matrix;
 mod protocol;
