@@ -26,6 +26,7 @@ mod members;
 mod policy_matrix;
 mod protocol;
 mod reference;
+mod results;
 mod schema_file;
 mod service;
 mod statistics;

@@ -6,6 +6,7 @@ pub mod dispute;
 pub mod election;
 pub mod hotspot;
 pub mod region;
+pub mod results;
 pub mod viewer;
 
 use crate::error::{AppError, AppResult};
