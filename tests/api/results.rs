@@ -96,5 +96,8 @@ async fn a_counting_objection_shows_the_official_count_of_its_region() {
         )
         .await;
     outside.expect_ok();
-    assert!(outside.data("dispute.officialCount").is_null(), "no count loaded for Depok");
+    assert!(
+        outside.data("dispute.officialCount").is_null(),
+        "no count loaded for Depok"
+    );
 }
