@@ -3,7 +3,7 @@
 //! Indonesia's holidays and collective leave), each with its legal basis; the `overdue`
 //! filter agrees with every one.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
 use entity::dispute_escalation;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -70,7 +70,8 @@ async fn gakkumdu_chain_runs_from_the_escalation_each_step_with_its_article() {
         },
     )
     .await;
-    let escalated = Utc::now() - Duration::days(20);
+    // Whole seconds: PostgreSQL keeps microseconds only.
+    let escalated = (Utc::now() - Duration::days(20)).trunc_subsecs(0);
     escalate_at(&app, id, "GAKKUMDU", escalated).await;
     let clocks = clocks(&app, id).await;
     let expected = [
