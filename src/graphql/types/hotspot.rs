@@ -19,6 +19,13 @@ use crate::graphql::context::ContextExt;
 /// k as in `disputeStats`, and the score is computed from the rounded counts.
 pub struct Hotspot(pub hotspots::Hotspot);
 
+/// A regency or city where friction is rising, with the numbers behind its score.
+/// `score = friction × trendWeight × vulnerabilityWeight`, where `friction` sums each
+/// count of `byCategory` times its category's weight (clash 5; intimidation, hoax/SARA 4;
+/// money politics, counting objection 3; neutrality, quiet-period campaigning 2; campaign
+/// props, other 1) and each count of `bySeverity` times its severity's weight (low 1,
+/// medium 2, high 3, critical 5). For PUBLIC every count is rounded down to a multiple of
+/// k as in `disputeStats`, and the score is computed from the rounded counts.
 #[Object]
 impl Hotspot {
     /// The regency or city, e.g. `"31.74"`.
@@ -124,6 +131,8 @@ fn counts(values: &[(String, i64)]) -> Vec<Count> {
 /// Kerawanan Pemilu), as published.
 pub struct VulnerabilityRating(pub vulnerability_index::Model);
 
+/// A province's rating in one edition of Bawaslu's vulnerability index (Indeks
+/// Kerawanan Pemilu), as published.
 #[Object]
 impl VulnerabilityRating {
     /// `PILKADA_2024` (mapping of 26 Aug 2024) or `IKP_2022_DEC` (index of 16 Dec 2022).

@@ -10,6 +10,8 @@ use crate::graphql::context::ContextExt;
 /// province's total), as KPU's recapitulation published it.
 pub struct RegionResult(pub region_result::Model);
 
+/// The official count of one round of an election in one region (a city, or the
+/// province's total), as KPU's recapitulation published it.
 #[Object]
 impl RegionResult {
     /// The region counted: a regency/city code such as `"31.74"`, or the province's code
@@ -81,6 +83,7 @@ pub struct PairVotes {
     valid: i64,
 }
 
+/// One pair's votes in an official count.
 #[Object]
 impl PairVotes {
     /// The pair's ballot number (see `Election.candidates`).
