@@ -21,4 +21,7 @@ pub mod posko_member;
 pub mod province;
 pub mod regency;
 pub mod region_alias;
+pub mod region_result;
+pub mod region_result_votes;
 pub mod seed_state;
+pub mod vulnerability_index;

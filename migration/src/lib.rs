@@ -14,6 +14,8 @@ mod m20241101_000006_seed_state;
 mod m20241101_000007_dispute_stats_index;
 mod m20241101_000008_dispute_tally;
 mod m20241101_000009_opaque_ids_and_salts;
+mod m20261130_000010_vulnerability_index;
+mod m20261130_000011_region_results;
 
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
@@ -31,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20241101_000007_dispute_stats_index::Migration),
             Box::new(m20241101_000008_dispute_tally::Migration),
             Box::new(m20241101_000009_opaque_ids_and_salts::Migration),
+            Box::new(m20261130_000010_vulnerability_index::Migration),
+            Box::new(m20261130_000011_region_results::Migration),
         ]
     }
 }

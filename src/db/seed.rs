@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use entity::{
     agency, agency_jurisdiction, candidate_pair, directory_change, district, election,
     election_stage, jurisdiction_district, posko, posko_member, province, regency, region_alias,
-    seed_state,
+    region_result, region_result_votes, seed_state, vulnerability_index,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -39,6 +39,9 @@ const CANDIDATES: &str = include_str!("../../data/jakarta2024_candidates.csv");
 const AGENCIES: &str = include_str!("../../data/agencies.csv");
 const JURISDICTIONS: &str = include_str!("../../data/agency_jurisdictions.csv");
 const POSKOS: &str = include_str!("../../data/poskos.csv");
+const IKP_2022: &str = include_str!("../../data/ikp2024_dec2022_provinces.csv");
+const IKP_PILKADA_2024: &str = include_str!("../../data/ikp_pilkada2024_provinces.csv");
+const RESULTS: &str = include_str!("../../data/jakarta2024_results_by_region.csv");
 
 /// Jakarta's governor needs more than 50 % or a second round (UU 2/2024 Pasal 10).
 const RUNOFF_REGIONS: &[&str] = &["31"];
@@ -133,7 +136,7 @@ impl Edited {
 }
 
 /// Bump when the seeding code changes in a way the data files do not show.
-const SEED_CODE_VERSION: &str = "1";
+const SEED_CODE_VERSION: &str = "2";
 
 /// A digest of everything the seed writes.
 fn fingerprint() -> String {
@@ -151,6 +154,9 @@ fn fingerprint() -> String {
         AGENCIES,
         JURISDICTIONS,
         POSKOS,
+        IKP_2022,
+        IKP_PILKADA_2024,
+        RESULTS,
     ] {
         sha2::Digest::update(&mut hasher, part.as_bytes());
         sha2::Digest::update(&mut hasher, [0u8]);
@@ -184,6 +190,8 @@ pub async fn run_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::R
     seed_candidates(&txn).await?;
     let agencies = seed_agencies(&txn, &edited, &mut skipped).await?;
     seed_poskos(&txn, &edited, &mut skipped).await?;
+    seed_vulnerability(&txn).await?;
+    seed_results(&txn).await?;
     if !skipped.is_empty() {
         tracing::warn!(
             rows = ?skipped,
@@ -202,6 +210,9 @@ pub async fn run_all<C: ConnectionTrait + TransactionTrait>(db: &C) -> anyhow::R
     .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
+    // Disputes placed in a stage this data says was not held (or placed under the old
+    // rule that let a never-held round's stage be in force) are placed again.
+    crate::db::restage::reattribute_unheld_stages(db).await?;
     Ok(SeedReport {
         provinces,
         regencies,
@@ -804,6 +815,234 @@ async fn seed_poskos<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The editions of Bawaslu's vulnerability index Posko holds, newest first.
+pub const IKP_EDITIONS: &[(&str, (i32, u32, u32))] = &[
+    // Pemetaan Kerawanan Pemilihan Serentak 2024, launched 26 Aug 2024: a category only.
+    ("PILKADA_2024", (2024, 8, 26)),
+    // IKP Pemilu dan Pemilihan Serentak 2024, launched 16 Dec 2022: a score out of 100.
+    ("IKP_2022_DEC", (2022, 12, 16)),
+];
+
+#[derive(Deserialize)]
+struct Ikp2022Row {
+    province_code: String,
+    province_name: String,
+    score_0_100: f64,
+    category: String,
+    source: String,
+}
+
+#[derive(Deserialize)]
+struct IkpPilkadaRow {
+    province_code: String,
+    province_name: String,
+    category: String,
+    indicators_present_of_27: Option<i32>,
+    source: String,
+}
+
+async fn seed_vulnerability<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
+    let published = |edition: &str| -> anyhow::Result<NaiveDate> {
+        IKP_EDITIONS
+            .iter()
+            .find(|(name, _)| *name == edition)
+            .and_then(|(_, (y, m, d))| NaiveDate::from_ymd_opt(*y, *m, *d))
+            .with_context(|| format!("no publication date for IKP edition {edition}"))
+    };
+    let mut models = Vec::new();
+    for row in rows::<IkpPilkadaRow>("ikp_pilkada2024_provinces.csv", IKP_PILKADA_2024)? {
+        models.push(vulnerability_index::ActiveModel {
+            edition: Set("PILKADA_2024".into()),
+            province_code: Set(row.province_code),
+            province_name: Set(row.province_name),
+            category: Set(row.category),
+            score: Set(None),
+            indicators_present: Set(row.indicators_present_of_27),
+            published_on: Set(published("PILKADA_2024")?),
+            source: Set(row.source),
+        });
+    }
+    for row in rows::<Ikp2022Row>("ikp2024_dec2022_provinces.csv", IKP_2022)? {
+        models.push(vulnerability_index::ActiveModel {
+            edition: Set("IKP_2022_DEC".into()),
+            province_code: Set(row.province_code),
+            province_name: Set(row.province_name),
+            category: Set(row.category),
+            score: Set(Some(row.score_0_100)),
+            indicators_present: Set(None),
+            published_on: Set(published("IKP_2022_DEC")?),
+            source: Set(row.source),
+        });
+    }
+    for model in &models {
+        if let Set(category) = &model.category {
+            crate::domain::hotspots::VulnerabilityLevel::from_source(category)
+                .with_context(|| format!("unknown IKP category {category}"))?;
+        }
+    }
+    vulnerability_index::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::columns([
+                vulnerability_index::Column::Edition,
+                vulnerability_index::Column::ProvinceCode,
+            ])
+            .update_columns([
+                vulnerability_index::Column::ProvinceName,
+                vulnerability_index::Column::Category,
+                vulnerability_index::Column::Score,
+                vulnerability_index::Column::IndicatorsPresent,
+                vulnerability_index::Column::PublishedOn,
+                vulnerability_index::Column::Source,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// One row of the results file: the totals, and each pair's votes from the columns named
+/// `votes_<ballot number>_<short name>`.
+struct ResultRow {
+    region_code: String,
+    region_name: String,
+    votes: Vec<(i32, i64)>,
+    valid_votes: i64,
+    invalid_votes: i64,
+    votes_cast: i64,
+    registered_voters: Option<i64>,
+    source: String,
+}
+
+fn result_rows(text: &str) -> anyhow::Result<Vec<ResultRow>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("jakarta2024_results_by_region.csv has no {name} column"))
+    };
+    let (code, name, valid, invalid, cast, registered, source) = (
+        column("region_code")?,
+        column("region_name")?,
+        column("valid_votes")?,
+        column("invalid_votes")?,
+        column("votes_cast")?,
+        column("dpt_registered_voters")?,
+        column("source")?,
+    );
+    let pairs: Vec<(usize, i32)> = headers
+        .iter()
+        .enumerate()
+        .filter_map(|(index, header)| {
+            let number = header.strip_prefix("votes_")?.split('_').next()?;
+            number.parse().ok().map(|n| (index, n))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let field = |index: usize| record.get(index).unwrap_or_default().trim();
+        let count = |index: usize| -> anyhow::Result<i64> {
+            field(index).parse().with_context(|| {
+                format!("results of {}: {:?} is no count", field(code), field(index))
+            })
+        };
+        let mut votes = Vec::new();
+        for (index, number) in &pairs {
+            votes.push((*number, count(*index)?));
+        }
+        out.push(ResultRow {
+            region_code: field(code).to_owned(),
+            region_name: field(name).to_owned(),
+            votes,
+            valid_votes: count(valid)?,
+            invalid_votes: count(invalid)?,
+            votes_cast: count(cast)?,
+            registered_voters: if field(registered).is_empty() {
+                None
+            } else {
+                Some(count(registered)?)
+            },
+            source: field(source).to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// Jakarta's round-one count by region (the only round held).
+async fn seed_results<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
+    let jakarta = *election_ids(db)
+        .await?
+        .get("31")
+        .context("the Jakarta governor election is missing from the bundled data")?;
+    let rows = result_rows(RESULTS)?;
+    region_result::Entity::insert_many(rows.iter().map(|row| region_result::ActiveModel {
+        id: NotSet,
+        election_id: Set(jakarta),
+        round: Set(1),
+        region_code: Set(row.region_code.clone()),
+        region_name: Set(row.region_name.clone()),
+        valid_votes: Set(row.valid_votes),
+        invalid_votes: Set(row.invalid_votes),
+        votes_cast: Set(row.votes_cast),
+        registered_voters: Set(row.registered_voters),
+        source: Set(row.source.clone()),
+    }))
+    .on_conflict(
+        OnConflict::columns([
+            region_result::Column::ElectionId,
+            region_result::Column::Round,
+            region_result::Column::RegionCode,
+        ])
+        .update_columns([
+            region_result::Column::RegionName,
+            region_result::Column::ValidVotes,
+            region_result::Column::InvalidVotes,
+            region_result::Column::VotesCast,
+            region_result::Column::RegisteredVoters,
+            region_result::Column::Source,
+        ])
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let ids: HashMap<String, i32> = region_result::Entity::find()
+        .filter(region_result::Column::ElectionId.eq(jakarta))
+        .filter(region_result::Column::Round.eq(1))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.region_code, r.id))
+        .collect();
+    let mut votes = Vec::new();
+    for row in &rows {
+        let result_id = *ids.get(&row.region_code).with_context(|| {
+            format!("the result of {} just written is missing", row.region_code)
+        })?;
+        for (ballot_number, count) in &row.votes {
+            votes.push(region_result_votes::ActiveModel {
+                result_id: Set(result_id),
+                ballot_number: Set(*ballot_number),
+                votes: Set(*count),
+            });
+        }
+    }
+    region_result_votes::Entity::insert_many(votes)
+        .on_conflict(
+            OnConflict::columns([
+                region_result_votes::Column::ResultId,
+                region_result_votes::Column::BallotNumber,
+            ])
+            .update_column(region_result_votes::Column::Votes)
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -818,5 +1057,15 @@ mod tests {
             .filter(|c| c.held_in_2024)
             .count();
         assert_eq!(held, 545);
+        let results = result_rows(RESULTS).unwrap();
+        let total = results.iter().find(|r| r.region_code == "31").unwrap();
+        assert_eq!(total.votes, [(1, 1_718_160), (2, 459_230), (3, 2_183_239)]);
+        // The cities add up to the province's total.
+        let cities: i64 = results
+            .iter()
+            .filter(|r| r.region_code != "31")
+            .map(|r| r.valid_votes)
+            .sum();
+        assert_eq!(cities, total.valid_votes);
     }
 }

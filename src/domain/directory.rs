@@ -291,6 +291,10 @@ pub async fn update_stage(
     )
     .await?;
     txn.commit().await?;
+    if stage.held && !updated.held {
+        // A stage called off is never in force: what was placed in it moves.
+        crate::db::restage::reattribute_unheld_stages(db).await?;
+    }
     Ok(updated)
 }
 

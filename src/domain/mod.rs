@@ -2,10 +2,12 @@
 //! the viewer and validated input and return `AppResult`.
 
 pub mod audit;
+pub mod calendar;
 pub mod changes;
 pub mod clocks;
 pub mod directory;
 pub mod disputes;
+pub mod hotspots;
 pub mod projection;
 pub mod reference;
 pub mod report;

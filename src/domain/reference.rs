@@ -84,9 +84,37 @@ pub struct StageFilter {
     pub election_id: Option<i32>,
     /// The national schedule plus the own stages of the province's elections.
     pub province_code: Option<String>,
-    /// Stages running on that day. A stage with only an end date counts as running up to
-    /// it; a stage with no date (one relative to the Constitutional Court) never matches.
+    /// Stages in force on that day (`in_force_on`).
     pub active_on: Option<NaiveDate>,
+}
+
+/// The one rule of which stages are in force on a day. Only a stage that was held (or is
+/// scheduled and not cancelled: `held`) is ever in force; a planned round that did not
+/// happen stays listed but never counts. A stage is in force from its first to its last
+/// day. A date the sources did not report is not guessed: a stage with only one date is
+/// in force on that day alone, and one with none (relative to the Constitutional Court's
+/// schedule) never is; so no stage is open-ended.
+pub fn in_force_on(day: NaiveDate) -> Condition {
+    Condition::all()
+        .add(election_stage::Column::Held.eq(true))
+        .add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(election_stage::Column::StartsOn.lte(day))
+                        .add(election_stage::Column::EndsOn.gte(day)),
+                )
+                .add(
+                    Condition::all()
+                        .add(election_stage::Column::StartsOn.is_null())
+                        .add(election_stage::Column::EndsOn.eq(day)),
+                )
+                .add(
+                    Condition::all()
+                        .add(election_stage::Column::EndsOn.is_null())
+                        .add(election_stage::Column::StartsOn.eq(day)),
+                ),
+        )
 }
 
 /// Stages matching the filter, national schedule first, each by its order in the schedule.
@@ -124,25 +152,7 @@ pub async fn stages<C: ConnectionTrait>(
         );
     }
     if let Some(day) = filter.active_on {
-        select = select
-            .filter(
-                Condition::any()
-                    .add(election_stage::Column::StartsOn.lte(day))
-                    .add(
-                        Condition::all()
-                            .add(election_stage::Column::StartsOn.is_null())
-                            .add(election_stage::Column::EndsOn.is_not_null()),
-                    ),
-            )
-            .filter(
-                Condition::any()
-                    .add(election_stage::Column::EndsOn.gte(day))
-                    .add(
-                        Condition::all()
-                            .add(election_stage::Column::EndsOn.is_null())
-                            .add(election_stage::Column::StartsOn.is_not_null()),
-                    ),
-            );
+        select = select.filter(in_force_on(day));
     }
     Ok(select
         .order_by_asc(election_stage::Column::Year)
@@ -219,12 +229,21 @@ pub async fn posko<C: ConnectionTrait>(
 /// Hours ahead of UTC of a province's local time (WIB +7, WITA +8, WIT +9), which decides
 /// on which calendar day something happened there.
 pub fn utc_offset_hours(province_code: &str) -> i64 {
-    match province_code {
-        "51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76" => 8,
-        "81" | "82" | "91" | "92" | "93" | "94" | "95" | "96" => 9,
-        _ => 7,
+    if WITA_PROVINCES.contains(&province_code) {
+        8
+    } else if WIT_PROVINCES.contains(&province_code) {
+        9
+    } else {
+        7
     }
 }
+
+/// Provinces on Central Indonesian Time (WITA, UTC+8).
+pub const WITA_PROVINCES: &[&str] = &[
+    "51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76",
+];
+/// Provinces on Eastern Indonesian Time (WIT, UTC+9); every other is on WIB (UTC+7).
+pub const WIT_PROVINCES: &[&str] = &["81", "82", "91", "92", "93", "94", "95", "96"];
 
 /// The contest a place belongs to for disputes: its regency's own, or, where the regency
 /// holds none (Jakarta's administrative regions), its province's governor's.
@@ -243,9 +262,9 @@ pub async fn election_for<C: ConnectionTrait>(
     Ok(own.or_else(|| rows.into_iter().find(|e| e.region_code == province_code)))
 }
 
-/// The stage in force on a day for an election: its own stages first, then the national
-/// schedule; among stages with both dates around the day, the shortest (polling day
-/// rather than the count that starts on it).
+/// The stage in force on a day for an election (`in_force_on`: never one that was not
+/// held): its own stages first, then the national schedule; the shortest first (polling
+/// day rather than the count that starts on it), a stage known by one date only last.
 pub async fn stage_in_force<C: ConnectionTrait>(
     db: &C,
     election: Option<&election::Model>,
@@ -262,8 +281,7 @@ pub async fn stage_in_force<C: ConnectionTrait>(
     }
     let candidates = election_stage::Entity::find()
         .filter(scope)
-        .filter(election_stage::Column::StartsOn.lte(day))
-        .filter(election_stage::Column::EndsOn.gte(day))
+        .filter(in_force_on(day))
         .all(db)
         .await?;
     Ok(candidates.into_iter().min_by_key(|s| {

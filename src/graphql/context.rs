@@ -175,6 +175,11 @@ impl RequestContext {
         ))
     }
 
+    /// The k of PUBLIC statistics (`policy::publish_count`).
+    pub fn public_stats_k(&self) -> u64 {
+        self.public_stats_k
+    }
+
     /// Sets the k of PUBLIC statistics (`policy::publish_counts`).
     pub fn with_public_stats_k(mut self, k: u64) -> Self {
         self.public_stats_k = k;

@@ -10,7 +10,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     agency, agency_jurisdiction, candidate_pair, dispute_assignment, dispute_escalation,
     dispute_event, dispute_party, district, election, election_stage, jurisdiction_district, posko,
-    posko_member, province, regency,
+    posko_member, province, regency, region_result, region_result_votes,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value,
@@ -238,6 +238,9 @@ pub struct Loaders {
     pub events_by_dispute: DataLoader<ChildrenOf<dispute_event::Entity>>,
     pub assignments_by_dispute: DataLoader<ChildrenOf<dispute_assignment::Entity>>,
     pub parties_by_dispute: DataLoader<ChildrenOf<dispute_party::Entity>>,
+    pub results_by_election: DataLoader<ManyBy<region_result::Entity, i32>>,
+    pub results_by_region: DataLoader<ManyBy<region_result::Entity, String>>,
+    pub votes_by_result: DataLoader<ManyBy<region_result_votes::Entity, i32>>,
 }
 
 impl Loaders {
@@ -337,6 +340,24 @@ impl Loaders {
                 dispute_party::Column::DisputeId,
                 dispute_party::Column::CandidatePairId,
                 |m| m.dispute_id,
+            ),
+            results_by_election: many::<region_result::Entity, _>(
+                db,
+                region_result::Column::ElectionId,
+                region_result::Column::RegionCode,
+                |m| m.election_id,
+            ),
+            results_by_region: many::<region_result::Entity, _>(
+                db,
+                region_result::Column::RegionCode,
+                region_result::Column::Round,
+                |m| m.region_code.clone(),
+            ),
+            votes_by_result: many::<region_result_votes::Entity, _>(
+                db,
+                region_result_votes::Column::ResultId,
+                region_result_votes::Column::BallotNumber,
+                |m| m.result_id,
             ),
         }
     }

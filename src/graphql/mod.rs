@@ -3,6 +3,7 @@
 pub mod context;
 pub mod directory_mutation;
 pub mod dispute_query;
+pub mod hotspot_query;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -8,13 +8,14 @@ use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 use crate::graphql::dispute_query::DisputeQuery;
+use crate::graphql::hotspot_query::EarlyWarningQuery;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::{Election, ElectionStage};
 use crate::graphql::types::region::{Province, Regency};
 
 /// The whole query root.
 #[derive(MergedObject, Default)]
-pub struct Query(ReferenceQuery, DisputeQuery);
+pub struct Query(ReferenceQuery, DisputeQuery, EarlyWarningQuery);
 
 /// Public reference data.
 #[derive(Default)]
@@ -91,7 +92,9 @@ impl ReferenceQuery {
 
     /// Stages of the schedule. `electionId`: that election's stages and its cycle's
     /// national schedule; `provinceCode`: the national schedule and the province's
-    /// elections' own stages; `activeOn`: only stages running that day.
+    /// elections' own stages; `activeOn`: only stages in force that day. A stage not held
+    /// (Jakarta's planned second round) is listed but never in force; a stage known by
+    /// one date only is in force on that day alone, one with no date never.
     async fn stages(
         &self,
         ctx: &Context<'_>,

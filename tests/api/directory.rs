@@ -176,7 +176,7 @@ async fn admin_manages_agencies_and_posko_membership() {
     let upsert =
         "mutation($input: UpsertAgencyInput!) { upsertAgency(input: $input) { code kind level } }";
     let created = app
-        .gql_as(Some(&admin), upsert, json!({ "input": { "code": "FKUB_DKI", "name": "Forum Kerukunan Umat Beragama DKI", "kind": "COMMUNITY", "level": "PROVINCE", "provinceCode": "31" } }))
+        .gql_as(Some(&admin), upsert, json!({ "input": { "code": "FPK_DKI", "name": "Forum Pembauran Kebangsaan DKI", "kind": "COMMUNITY", "level": "PROVINCE", "provinceCode": "31" } }))
         .await;
     created.expect_ok();
     let add = "mutation($input: PoskoMemberInput!) { addPoskoMember(input: $input) { members { code } } }";
@@ -184,7 +184,7 @@ async fn admin_manages_agencies_and_posko_membership() {
         .gql_as(
             Some(&admin),
             add,
-            json!({ "input": { "provinceCode": "31", "agencyCode": "FKUB_DKI" } }),
+            json!({ "input": { "provinceCode": "31", "agencyCode": "FPK_DKI" } }),
         )
         .await;
     members.expect_ok();
@@ -192,13 +192,13 @@ async fn admin_manages_agencies_and_posko_membership() {
         members
             .data("addPoskoMember.members")
             .to_string()
-            .contains("FKUB_DKI")
+            .contains("FPK_DKI")
     );
     let again = app
         .gql_as(
             Some(&admin),
             add,
-            json!({ "input": { "provinceCode": "31", "agencyCode": "FKUB_DKI" } }),
+            json!({ "input": { "provinceCode": "31", "agencyCode": "FPK_DKI" } }),
         )
         .await;
     assert_eq!(again.error_codes(), ["BAD_USER_INPUT"]);
@@ -215,14 +215,14 @@ async fn admin_manages_agencies_and_posko_membership() {
         .gql_as(
             Some(&admin),
             remove,
-            json!({ "input": { "provinceCode": "31", "agencyCode": "FKUB_DKI" } }),
+            json!({ "input": { "provinceCode": "31", "agencyCode": "FPK_DKI" } }),
         )
         .await;
     assert!(
         !removed
             .data("removePoskoMember.members")
             .to_string()
-            .contains("FKUB_DKI")
+            .contains("FPK_DKI")
     );
     let elsewhere = app
         .gql_as(Some(&admin), upsert, json!({ "input": { "code": "FKUB_JABAR", "name": "FKUB Jawa Barat", "kind": "COMMUNITY", "level": "PROVINCE", "provinceCode": "32" } }))

@@ -11,6 +11,7 @@ use entity::dispute_event;
 use super::agency::Agency;
 use super::election::{CandidatePair, Election, ElectionStage};
 use super::region::{Province, Regency};
+use super::results::{self, RegionResult};
 use super::{loaded, stored};
 use crate::auth::policy::{self, Action, DisputeFacts, DisputeField};
 use crate::domain::clocks::Deadline;
@@ -276,7 +277,8 @@ impl Dispute {
         }
         Ok(events.into_iter().map(DisputeEvent).collect())
     }
-    /// The legal clocks running for it (calendar days). Bawaslu's decision clock is shown
+    /// The legal clocks running for it, each with its legal basis (calendar days, or
+    /// working days where the law says so). Bawaslu's decision clock is shown
     /// only to roles that read `violation` (it is met by a classification).
     async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
         let rc = ctx.request()?;
@@ -326,6 +328,24 @@ impl Dispute {
                 && matches!(status, DisputeStatus::Resolved | DisputeStatus::Dismissed),
             transition_to,
         })
+    }
+    /// For a `COUNTING_OBJECTION`, the official count it objects to: its regency's or
+    /// city's, else its province's total (round one; null where no count is loaded, and
+    /// for other categories).
+    async fn official_count(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<RegionResult>> {
+        if self.0.category() != DisputeCategory::CountingObjection {
+            return Ok(None);
+        }
+        for region in [self.0.regency_code(), self.0.province_code()] {
+            let rows = results::of_region(ctx, region).await?;
+            if let Some(first) = rows.into_iter().find(|r| r.0.round == 1) {
+                return Ok(Some(first));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -6,6 +6,7 @@ use entity::{candidate_pair, election, election_stage};
 
 use super::loaded;
 use super::region::{Province, Regency};
+use super::results::RegionResult;
 use crate::domain::types::{ElectionKind, NominationPath, StagePhase, WinRule};
 use crate::graphql::context::ContextExt;
 
@@ -82,6 +83,22 @@ impl Election {
             .unwrap_or_default()
             .into_iter()
             .map(CandidatePair)
+            .collect())
+    }
+    /// The official count by region, the province's total first (loaded for Jakarta's
+    /// governor, round one; empty where not loaded).
+    async fn results(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionResult>> {
+        let rows = loaded(
+            ctx.request()?
+                .loaders()
+                .results_by_election
+                .load_one(self.0.id)
+                .await,
+        )?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(RegionResult)
             .collect())
     }
 }

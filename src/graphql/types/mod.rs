@@ -4,7 +4,9 @@
 pub mod agency;
 pub mod dispute;
 pub mod election;
+pub mod hotspot;
 pub mod region;
+pub mod results;
 pub mod viewer;
 
 use crate::error::{AppError, AppResult};

@@ -6,6 +6,7 @@ use entity::{district, province, regency};
 use super::agency::Posko;
 use super::election::Election;
 use super::loaded;
+use super::results::{self, RegionResult};
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
 
@@ -112,6 +113,11 @@ impl Regency {
                 .await,
         )?;
         Ok(rows.unwrap_or_default().into_iter().map(District).collect())
+    }
+    /// The official counts made in this regency or city (for Jakarta's cities, the
+    /// governor's election counted there), by round.
+    async fn results(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionResult>> {
+        results::of_region(ctx, &self.0.code).await
     }
 }
 
