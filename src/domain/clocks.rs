@@ -40,10 +40,11 @@ impl DeadlineKind {
     }
 }
 
-/// One clock of one dispute.
-#[derive(async_graphql::SimpleObject, Clone, Debug)]
+/// One clock of one dispute (`graphql::types::dispute::Deadline` publishes it).
+#[derive(Clone, Debug)]
 pub struct Deadline {
     pub kind: DeadlineKind,
+    /// When the clock runs out.
     pub due_at: DateTime<Utc>,
     /// The latest date with the extension the law allows, where there is one.
     pub extended_due_at: Option<DateTime<Utc>>,

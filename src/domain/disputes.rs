@@ -55,7 +55,9 @@ pub struct DisputeFilter {
 /// What a list can be ordered by.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum DisputeOrderField {
+    /// When it was reported to the posko.
     ReportedAt,
+    /// When it happened.
     OccurredAt,
     /// LOW < MEDIUM < HIGH < CRITICAL.
     Severity,
@@ -66,7 +68,9 @@ pub enum DisputeOrderField {
 /// Ascending or descending.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum OrderDirection {
+    /// Smallest (or earliest) first.
     Asc,
+    /// Largest (or latest) first.
     Desc,
 }
 

@@ -12,6 +12,7 @@ use crate::graphql::context::ContextExt;
 /// A province (provinsi), by its Kemendagri code such as `"31"`.
 pub struct Province(pub province::Model);
 
+/// A province (provinsi), by its Kemendagri code such as `"31"` (DKI Jakarta).
 #[Object]
 impl Province {
     /// Kemendagri code, e.g. `"31"` for DKI Jakarta.
@@ -63,6 +64,8 @@ impl Province {
 /// A regency (kabupaten) or city (kota), by its code such as `"32.76"`.
 pub struct Regency(pub regency::Model);
 
+/// A regency (kabupaten) or city (kota), by its Kemendagri code such as `"32.76"`
+/// (Kota Depok).
 #[Object]
 impl Regency {
     /// Kemendagri code `PP.NN`; `NN` 01–69 is a kabupaten, 71–99 a kota.
@@ -73,6 +76,7 @@ impl Regency {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Regency (kabupaten) or city (kota).
     async fn kind(&self) -> async_graphql::Result<RegencyKind> {
         Ok(self.0.kind)
     }
@@ -81,6 +85,7 @@ impl Regency {
     async fn is_administrative(&self) -> bool {
         self.0.is_administrative
     }
+    /// The province it belongs to.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
@@ -118,14 +123,18 @@ impl Regency {
 /// A district (kecamatan), by its code such as `"36.03.13"`.
 pub struct District(pub district::Model);
 
+/// A district (kecamatan), by its Kemendagri code such as `"36.03.13"`.
 #[Object]
 impl District {
+    /// Kemendagri code `PP.NN.KK`, e.g. `"36.03.13"`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// Official name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The regency or city it belongs to.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let row = loaded(
             ctx.request()?
