@@ -28,6 +28,12 @@ impl ScalarType for Timestamp {
         }
     }
 
+    // Checked during validation, so that a value without an offset is refused naming the
+    // argument (`schema::explain_formats` words the error).
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(text) if text.parse::<chrono::DateTime<Utc>>().is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.to_rfc3339())
     }
@@ -54,6 +60,10 @@ impl ScalarType for Date {
         }
     }
 
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(text) if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
     }
@@ -64,3 +74,13 @@ impl From<NaiveDate> for Date {
         Self(day)
     }
 }
+
+/// What each date scalar expects, for the error that refuses a value of the wrong form.
+pub const EXPECTED_FORMATS: &[(&str, &str)] = &[
+    (
+        "DateTime",
+        "a DateTime in RFC 3339 with a UTC offset, e.g. 2024-11-25T10:00:00+07:00 or \
+         2024-11-25T03:00:00Z (a date-time without an offset names no instant)",
+    ),
+    ("NaiveDate", "a date as YYYY-MM-DD, e.g. 2024-11-27"),
+];

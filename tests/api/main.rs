@@ -14,6 +14,7 @@
 mod support;
 
 mod configuration;
+mod date_inputs;
 mod demo_data;
 mod directory;
 mod dispute_lists;
