@@ -6,6 +6,7 @@ pub mod changes;
 pub mod clocks;
 pub mod directory;
 pub mod disputes;
+pub mod paging;
 pub mod projection;
 pub mod reference;
 pub mod report;

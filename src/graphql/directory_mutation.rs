@@ -6,6 +6,7 @@ use crate::domain::directory::{self, AgencyInput, NewStage, RegionGrant, StageCh
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage, StagePhase};
 use crate::error::IntoGql;
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 use crate::graphql::scalars::Date;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::ElectionStage;
@@ -115,7 +116,7 @@ impl DirectoryMutation {
     ) -> async_graphql::Result<ElectionStage> {
         let rc = ctx.request()?;
         let stage = NewStage {
-            election_id: input.election_id.0,
+            election_id: node::key_of(Kind::Election, &input.election_id),
             code: input.code,
             name: input.name,
             label_en: input.label_en,
@@ -149,9 +150,14 @@ impl DirectoryMutation {
             held: input.held,
         };
         Ok(ElectionStage(
-            directory::update_stage(&rc.db.conn, &rc.viewer, &input.id, changes)
-                .await
-                .gql()?,
+            directory::update_stage(
+                &rc.db.conn,
+                &rc.viewer,
+                &node::key_of(Kind::ElectionStage, &input.id),
+                changes,
+            )
+            .await
+            .gql()?,
         ))
     }
 

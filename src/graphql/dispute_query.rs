@@ -7,6 +7,7 @@ use crate::domain::audit::{self, AccessLogFilter};
 use crate::domain::disputes::{
     self, DisputeFilter, DisputeOrder, DisputeOrderField, OrderDirection,
 };
+use crate::domain::paging::PageRequest;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
 };
@@ -111,27 +112,20 @@ pub struct AccessLogFilterInput {
     pub to: Option<Timestamp>,
 }
 
-/// A page counts as its size times what each item costs. A `first` beyond the largest
-/// page counts as the largest page: the resolver refuses it with `BAD_USER_INPUT`, which
-/// names the argument, where the complexity ceiling would answer `QUERY_TOO_COMPLEX` first.
-fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let size = first.map_or(disputes::DEFAULT_PAGE_SIZE, |n| {
-        u64::try_from(n).unwrap_or(0).min(disputes::MAX_PAGE_SIZE)
-    });
-    usize::try_from(size)
-        .unwrap_or(1)
-        .max(1)
-        .saturating_mul(child_complexity)
-}
-
 /// Dispute reads.
 #[derive(Default)]
 pub struct DisputeQuery;
 
 #[Object]
 impl DisputeQuery {
-    /// Disputes in the caller's scope (not for PUBLIC). `first` defaults to 20, at most 100.
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    /// Disputes in the caller's scope (not for PUBLIC), a Relay connection: forwards with
+    /// `first`/`after`, backwards with `last`/`before` (pages come back in list order
+    /// either way). A page holds 20 by default, at most 100.
+    #[graphql(complexity = "PageRequest::cost(first, last, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a Relay connection's arguments are the API"
+    )]
     async fn disputes(
         &self,
         ctx: &Context<'_>,
@@ -141,6 +135,13 @@ impl DisputeQuery {
         first: Option<i32>,
         #[graphql(desc = "An `endCursor` or edge `cursor` of an earlier page: continue after it.")]
         after: Option<String>,
+        #[graphql(
+            desc = "How many disputes before `before`, from the end (1–100); not with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "A `startCursor` or edge `cursor`: the page before it.")] before: Option<
+            String,
+        >,
         #[graphql(desc = "The order; newest report first when omitted.")] order_by: Option<
             DisputeOrderInput,
         >,
@@ -151,16 +152,15 @@ impl DisputeQuery {
             field: o.field,
             direction: o.direction,
         });
-        let page = disputes::list(
-            &rc.db.conn,
-            &rc.viewer,
-            &filter,
-            order,
+        let page = PageRequest {
             first,
-            after.as_deref(),
-        )
-        .await
-        .gql()?;
+            after,
+            last,
+            before,
+        };
+        let page = disputes::list(&rc.db.conn, &rc.viewer, &filter, order, &page)
+            .await
+            .gql()?;
         Ok(dispute_type::connection(page, filter))
     }
 
@@ -198,8 +198,8 @@ impl DisputeQuery {
     }
 
     /// Reads of `reporter` and `intelNotes` in the caller's jurisdiction, newest first
-    /// (ADMIN only).
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    /// (ADMIN only); `first`/`after` forwards, `last`/`before` backwards.
+    #[graphql(complexity = "PageRequest::cost(first, last, child_complexity)")]
     async fn access_log(
         &self,
         ctx: &Context<'_>,
@@ -209,6 +209,13 @@ impl DisputeQuery {
             i32,
         >,
         #[graphql(desc = "An `endCursor` of an earlier page: continue after it.")] after: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "How many entries before `before`, from the end (1–100); not with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "A `startCursor` of a later page: the entries before it.")] before: Option<
             String,
         >,
     ) -> async_graphql::Result<AccessLogConnection> {
@@ -224,7 +231,13 @@ impl DisputeQuery {
             from: input.from.map(|at| at.0),
             to: input.to.map(|at| at.0),
         };
-        let page = audit::list(&rc.db.conn, &rc.viewer, &filter, first, after.as_deref())
+        let page = PageRequest {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = audit::list(&rc.db.conn, &rc.viewer, &filter, &page)
             .await
             .gql()?;
         Ok(access_log_connection(page))

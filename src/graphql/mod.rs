@@ -5,6 +5,7 @@ pub mod directory_mutation;
 pub mod dispute_query;
 pub mod loaders;
 pub mod mutation;
+pub mod node;
 pub mod query;
 pub mod scalars;
 pub mod schema;

@@ -7,6 +7,7 @@ use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 use crate::graphql::dispute_query::DisputeQuery;
+use crate::graphql::node::{self, Kind, NodeQuery};
 use crate::graphql::scalars::Date;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::{Election, ElectionStage};
@@ -16,14 +17,16 @@ use crate::graphql::types::region::{Province, Regency};
 /// poskos) for everyone; disputes, statistics, the caller and the access log under the
 /// caller's role and jurisdiction.
 #[derive(MergedObject, Default)]
-pub struct Query(ReferenceQuery, DisputeQuery);
+pub struct Query(ReferenceQuery, DisputeQuery, NodeQuery);
 
 /// Public reference data.
 #[derive(Default)]
 pub struct ReferenceQuery;
 
-fn parse_id(field: &'static str, id: &ID) -> async_graphql::Result<i32> {
-    id.parse::<i32>()
+/// A row number from a global id of `kind`, or from the bare number such ids were before.
+fn parse_id(kind: Kind, field: &'static str, id: &ID) -> async_graphql::Result<i32> {
+    node::key_of(kind, id)
+        .parse::<i32>()
         .map_err(|_| AppError::bad_input(field, "not a valid id"))
         .gql()
 }
@@ -95,7 +98,7 @@ impl ReferenceQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The election's `id`.")] id: ID,
     ) -> async_graphql::Result<Option<Election>> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::Election, "id", &id)?;
         Ok(reference::election(&ctx.request()?.db.conn, id)
             .await
             .gql()?
@@ -118,7 +121,7 @@ impl ReferenceQuery {
     ) -> async_graphql::Result<Vec<ElectionStage>> {
         let election_id = election_id
             .as_ref()
-            .map(|id| parse_id("electionId", id))
+            .map(|id| parse_id(Kind::Election, "electionId", id))
             .transpose()?;
         let filter = StageFilter {
             election_id,

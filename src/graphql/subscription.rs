@@ -118,9 +118,10 @@ async fn update(
         Some(event) => projection::event(&viewer, &dispute, &facts, event, rc)?,
         None => None,
     };
+    let dispute_ref = dispute.public_id().to_owned();
     Ok(Some(DisputeUpdate {
         dispute: Dispute::new(dispute),
-        event: event.map(DisputeEvent::new),
+        event: event.map(|event| DisputeEvent::new(event, &dispute_ref)),
     }))
 }
 

@@ -23,6 +23,7 @@ mod hostile;
 mod policy_matrix;
 mod protocol;
 mod reference;
+mod relay;
 mod schema_file;
 mod service;
 mod statistics;

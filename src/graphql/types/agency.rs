@@ -1,12 +1,13 @@
 //! Agencies, their jurisdictions and the poskos they staff.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use entity::{agency, agency_jurisdiction, posko};
 
 use super::loaded;
 use super::region::{District, Province, Regency};
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage};
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 
 /// A member body of a posko, or a national one (KPU RI, Bawaslu RI, Mabes Polri).
 pub struct Agency(pub agency::Model);
@@ -16,6 +17,10 @@ pub struct Agency(pub agency::Model);
 /// Tokens name an agency; its jurisdiction decides which disputes its officers see.
 #[Object]
 impl Agency {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Agency, &self.0.code)
+    }
     /// Upper case with underscores, e.g. `POLDA_METRO_JAYA`.
     async fn code(&self) -> &str {
         &self.0.code
@@ -129,6 +134,10 @@ pub struct Posko(pub posko::Model);
 /// hosts and where KPU, Bawaslu, the police and the other member agencies work together.
 #[Object]
 impl Posko {
+    /// Globally unique and opaque (Relay `Node`; one posko per province); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Posko, &self.0.province_code)
+    }
     /// The posko's name.
     async fn name(&self) -> &str {
         &self.0.name

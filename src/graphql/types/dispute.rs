@@ -22,6 +22,7 @@ use crate::domain::types::{
 use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 use crate::graphql::scalars::Timestamp;
 
 /// A reported friction of the election (between campaign teams, supporters, officials or
@@ -36,6 +37,20 @@ impl Dispute {
 }
 
 impl Dispute {
+    /// One timeline event by its key, through the timeline's projection: an event the
+    /// caller may not see is NOT_FOUND, as one that does not exist.
+    pub async fn event_by_key(
+        &self,
+        ctx: &Context<'_>,
+        key: &str,
+    ) -> async_graphql::Result<DisputeEvent> {
+        let rc = ctx.request()?;
+        let facts = self.facts(ctx).await?;
+        let events = self.all_events(ctx).await?;
+        let event = projection::event_by_key(&rc.viewer, &self.0, &facts, events, key, rc).gql()?;
+        Ok(DisputeEvent::new(event, self.0.public_id()))
+    }
+
     async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
         let rows = loaded(
             ctx.request()?
@@ -71,8 +86,9 @@ impl Dispute {
 /// of their fields a caller sees follows the policy of its role and jurisdiction.
 #[Object]
 impl Dispute {
-    /// Opaque and random: it says nothing about how many disputes exist.
-    async fn id(&self) -> ID {
+    /// Opaque and random: it says nothing about how many disputes exist. Globally unique
+    /// (Relay `Node`): `dispute(id:)` and `node(id:)` take it.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.public_id().to_owned())
     }
     /// The posko's reference number.
@@ -289,7 +305,11 @@ impl Dispute {
             let skip = events.len().saturating_sub(keep);
             events.drain(..skip);
         }
-        Ok(events.into_iter().map(DisputeEvent).collect())
+        let dispute_ref = self.0.public_id();
+        Ok(events
+            .into_iter()
+            .map(|event| DisputeEvent::new(event, dispute_ref))
+            .collect())
     }
     /// The legal clocks running for it (calendar days). Bawaslu's decision clock is shown
     /// only to roles that read `violation` (it is met by a classification).
@@ -447,19 +467,25 @@ pub struct ViewerCan {
 /// The largest `last` of `Dispute.events`.
 pub const MAX_EVENTS_LAST: i32 = 1_000;
 
-/// One entry of the append-only timeline, as `projection::timeline` let the caller see it.
-pub struct DisputeEvent(VisibleEvent);
+/// One entry of the append-only timeline, as `projection::timeline` let the caller see it,
+/// with the public id of its dispute (for its global id).
+pub struct DisputeEvent(VisibleEvent, String);
 
 impl DisputeEvent {
-    /// Wraps an event the projection let the caller see.
-    pub fn new(event: VisibleEvent) -> Self {
-        Self(event)
+    /// Wraps an event the projection let the caller see, of the dispute with this public id.
+    pub fn new(event: VisibleEvent, dispute_ref: &str) -> Self {
+        Self(event, dispute_ref.to_owned())
     }
 }
 
 /// One entry of a dispute's append-only timeline, as the caller may see it.
 #[Object]
 impl DisputeEvent {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again while the
+    /// caller may see it. It does not tell the event's place in the timeline.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::DisputeEvent, &format!("{}:{}", self.1, self.0.key()))
+    }
     /// 1, 2, 3… without gaps in the whole timeline (events the caller may not see leave
     /// gaps in what it is shown).
     async fn seq(&self) -> i32 {

@@ -7,6 +7,7 @@ use super::loaded;
 use super::region::{Province, Regency};
 use crate::domain::types::{ElectionKind, NominationPath, StagePhase, WinRule};
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 use crate::graphql::scalars::Date;
 
 /// One contest: a governor's, a regent's or a mayor's, in one cycle.
@@ -16,9 +17,11 @@ pub struct Election(pub election::Model);
 /// mayor's, in one cycle (e.g. 27 November 2024).
 #[Object]
 impl Election {
-    /// Its id, for `election(id:)`, `stages(electionId:)` and `createStage`.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Globally unique and opaque (Relay `Node`); `node(id:)`, `election(id:)`,
+    /// `stages(electionId:)` and `createStage` take it (and the bare numbers these ids
+    /// were before).
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Election, &self.0.id.to_string())
     }
     /// The office it fills.
     async fn kind(&self) -> async_graphql::Result<ElectionKind> {
@@ -101,9 +104,10 @@ pub struct ElectionStage(pub election_stage::Model);
 /// round).
 #[Object]
 impl ElectionStage {
-    /// For `updateStage`.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` and `updateStage` take it
+    /// (and the bare numbers these ids were before).
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::ElectionStage, &self.0.id.to_string())
     }
     /// Stable code, e.g. `MASA_TENANG`.
     async fn code(&self) -> &str {
@@ -180,6 +184,10 @@ pub struct CandidatePair(pub candidate_pair::Model);
 /// election's ballot.
 #[Object]
 impl CandidatePair {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::CandidatePair, &self.0.id.to_string())
+    }
     /// The pair's number on the ballot (nomor urut).
     async fn ballot_number(&self) -> i32 {
         self.0.ballot_number

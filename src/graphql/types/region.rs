@@ -1,6 +1,6 @@
 //! Provinces, regencies/cities and districts.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use entity::{district, province, regency};
 
 use super::agency::Posko;
@@ -8,6 +8,7 @@ use super::election::Election;
 use super::loaded;
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 
 /// A province (provinsi), by its Kemendagri code such as `"31"`.
 pub struct Province(pub province::Model);
@@ -15,6 +16,10 @@ pub struct Province(pub province::Model);
 /// A province (provinsi), by its Kemendagri code such as `"31"` (DKI Jakarta).
 #[Object]
 impl Province {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Province, &self.0.code)
+    }
     /// Kemendagri code, e.g. `"31"` for DKI Jakarta.
     async fn code(&self) -> &str {
         &self.0.code
@@ -68,6 +73,10 @@ pub struct Regency(pub regency::Model);
 /// (Kota Depok).
 #[Object]
 impl Regency {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Regency, &self.0.code)
+    }
     /// Kemendagri code `PP.NN`; `NN` 01–69 is a kabupaten, 71–99 a kota.
     async fn code(&self) -> &str {
         &self.0.code
@@ -126,6 +135,10 @@ pub struct District(pub district::Model);
 /// A district (kecamatan), by its Kemendagri code such as `"36.03.13"`.
 #[Object]
 impl District {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::District, &self.0.code)
+    }
     /// Kemendagri code `PP.NN.KK`, e.g. `"36.03.13"`.
     async fn code(&self) -> &str {
         &self.0.code
