@@ -452,3 +452,54 @@ async fn disputes_page_backwards_with_last_and_before() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_access_log_pages_backwards_too() {
+    let app = spawn_app().await;
+    let bawaslu = token("BAWASLU", "BAWASLU_DKI");
+    let mut disputes = Vec::new();
+    for _ in 0..5 {
+        let id = insert_dispute(&app.db.conn, NewDispute::default()).await;
+        // Each read of the reporter is one entry of the access log.
+        app.gql_as(
+            Some(&bawaslu),
+            "query($id: ID!) { dispute(id: $id) { reporter { name } } }",
+            json!({ "id": gid(id) }),
+        )
+        .await
+        .expect_ok();
+        disputes.push(gid(id));
+    }
+    let admin = token("ADMIN", "KESBANGPOL_DKI");
+    const LOG: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+      accessLog(first: $first, after: $after, last: $last, before: $before) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { disputeId } } }";
+    let ids = |answer: &Gql| -> Vec<String> {
+        answer
+            .data("accessLog.nodes")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["disputeId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest_first: Vec<String> = disputes.iter().rev().cloned().collect();
+    let oldest = app.gql_as(Some(&admin), LOG, json!({ "last": 2 })).await;
+    oldest.expect_ok();
+    assert_eq!(ids(&oldest), newest_first[3..].to_vec());
+    assert_eq!(oldest.data("accessLog.pageInfo.hasPreviousPage"), true);
+    let before = app
+        .gql_as(
+            Some(&admin),
+            LOG,
+            json!({ "last": 2, "before": oldest.data("accessLog.pageInfo.startCursor") }),
+        )
+        .await;
+    before.expect_ok();
+    assert_eq!(ids(&before), newest_first[1..3].to_vec());
+    assert_eq!(before.data("accessLog.pageInfo.hasNextPage"), true);
+    let bad = app
+        .gql_as(Some(&admin), LOG, json!({ "first": 2, "last": 2 }))
+        .await;
+    assert_eq!(bad.error_codes(), ["BAD_USER_INPUT"]);
+}
