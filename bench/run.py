@@ -4,9 +4,13 @@
 For each backend it loads `posko seed-demo` data, starts the server, drives five
 operations with wrk (32 connections), captures the exact SQL each request issues and runs
 that SQL against the database alone (pgbench, 8 clients, for PostgreSQL; 8 threads of
-Python's sqlite3 for SQLite) for the same time: the database's ceiling. It reports
-requests/s, p50/p99 latency, the share of the ceiling, SQL statements per request, the
-server's peak RSS and the time from start to ready.
+Python's sqlite3 for SQLite) for the same time: the captured ceiling. Beside it, the
+simplest correct SQL for the same answer (bench/simplest/, the access rule as a
+predicate; checked against the API's answer first) gives the simplest ceiling. Two writes
+(W1 reportDispute, W2 addNote with expectedVersion) run against a hand-written minimal
+transaction (bench/simplest/w*.sql). It reports requests/s, p50/p99 latency, the share of
+each ceiling, SQL statements per request, the server's peak RSS and the time from start
+to ready.
 
   bench/run.py --backend postgres            full run: 200 000 disputes, 20 s per query
   bench/run.py --backend sqlite --write      …and append the table to BENCHMARKS.md
@@ -140,6 +144,7 @@ def capture_sql(binary, url, workdir, bodies, tokens):
     log_path.unlink(missing_ok=True)
     server = Server(binary, base_env(url, log="warn,posko::sql=trace", production=True), log_path)
     captured = {}
+    answers = {}
     try:
         for name, body in bodies.items():
             post(body, tokens[name])  # warm the agency cache
@@ -161,14 +166,19 @@ def capture_sql(binary, url, workdir, bodies, tokens):
                 if record.get("target") == "posko::sql":
                     statements.append(record["fields"]["message"])
             captured[name] = statements
+            answers[name] = answer["data"]
     finally:
         server.stop()
-    return captured
+    return captured, answers
 
 
 def wrk(body_file, token, seconds, connections):
-    env = dict(os.environ, BODY_FILE=str(body_file), TOKEN=token or "")
-    result = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", "-s", str(ROOT / "bench" / "post.lua"),
+    return run_wrk("post.lua", {"BODY_FILE": str(body_file), "TOKEN": token or ""}, seconds, connections, 2)
+
+
+def run_wrk(script, variables, seconds, connections, threads):
+    env = dict(os.environ, **variables)
+    result = sh("wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency", "-s", str(ROOT / "bench" / script),
                 f"http://127.0.0.1:{PORT}/graphql", env=env)
     match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+)", result.stdout)
     requests, duration_us, p50, p99, errors = map(int, match.groups())
@@ -214,6 +224,225 @@ def sqlite_ceiling(statements, seconds, path):
     if failures:
         sys.exit(f"bench: SQLite {sqlite3.sqlite_version} refused a statement: {failures[0]}")
     return count[0] / seconds
+
+
+# --- The simplest correct SQL (bench/simplest/) ------------------------------------------
+
+def sql_file(name, backend):
+    """bench/simplest/NAME.BACKEND.sql where the dialects differ, else NAME.sql."""
+    own = ROOT / "bench" / "simplest" / f"{name}.{backend}.sql"
+    return own if own.exists() else ROOT / "bench" / "simplest" / f"{name}.sql"
+
+
+def split_statements(text):
+    """The statements of a file, comments dropped; a statement ends with `;` at a line's end."""
+    statements, current = [], []
+    for line in text.splitlines():
+        if line.lstrip().startswith("--") or not line.strip():
+            continue
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(current).rstrip().rstrip(";"))
+            current = []
+    if current:
+        sys.exit(f"bench: a statement without its closing `;`: {current[0]}")
+    return statements
+
+
+def simplest_statements(name, backend, literals):
+    """The read statements of NAME with :placeholders replaced by SQL literals."""
+    text = sql_file(name, backend).read_text()
+    for key, value in literals.items():
+        text = text.replace(f":{key}", value)
+    return split_statements(text)
+
+
+def db_rows(backend, statement, workdir):
+    """A statement's rows as tuples of text (NULL as ''), for comparing with the API."""
+    if backend == "postgres":
+        out = sh("psql", "-X", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-c", statement, f"{PG_ADMIN}/{DATABASE}").stdout
+        return [tuple(line.split("\x1f")) for line in out.splitlines()]
+    db = sqlite3.connect(f"file:{workdir / 'bench.db'}?mode=ro", uri=True)
+    try:
+        return [tuple("" if v is None else str(v) for v in row) for row in db.execute(statement)]
+    except sqlite3.Error as error:
+        sys.exit(f"bench: SQLite {sqlite3.sqlite_version} refused a statement: {error}: {statement[:200]}")
+    finally:
+        db.close()
+
+
+def text(value):
+    return "" if value is None else str(value)
+
+
+def counts(pairs):
+    return [(p["key"], text(p["count"])) for p in sorted(pairs, key=lambda p: p["key"])]
+
+
+def page(nodes):
+    """Q5's page as its statement 3 shows it: id, regions, agencies as `CODE:name,…`."""
+    return [(n["id"], n["regency"]["code"], n["regency"]["name"], n["province"]["code"], n["province"]["name"],
+             ",".join(f"{a['code']}:{a['name']}" for a in sorted(n["assignedAgencies"], key=lambda a: a["code"])))
+            for n in nodes]
+
+
+def expected_rows(name, answer):
+    """For each statement of the simplest SQL: which of its columns stand for what in the
+    API's answer, and the values the API returned there, row by row in order."""
+    if name == "q1":
+        return [((0, 1), [(p["code"], p["name"]) for p in answer["provinces"]])]
+    if name == "q2":
+        return [((0, 1, 2, 3, 4, 6), [(n["id"], n["refNo"], n["title"], n["status"], n["severity"], n["regency"]["name"])
+                                      for n in answer["disputes"]["nodes"]])]
+    if name == "q3":
+        d = answer["dispute"]
+        events = [(text(e["seq"]), e["kind"], e["actorRole"], text(e["actorAgency"]), text(e["note"]))
+                  for e in reversed(d["events"])]
+        return [((1, 2, 3, 4, 5), [(d["id"], d["refNo"], d["title"], d["status"], text(d["version"]))]),
+                ((0, 1, 3, 4, 5), events)]
+    if name == "q4":
+        return [((0, 1), counts(answer["disputeStats"]["byStatus"]))]
+    if name == "q5":
+        stats, disputes = answer["disputeStats"], answer["disputes"]
+        if stats["total"] != sum(p["count"] for p in stats["byStatus"]) or disputes["totalCount"] != stats["total"]:
+            sys.exit("bench: Q5's total, byStatus and totalCount disagree")
+        return [((0, 1), counts(stats["byStatus"])), ((0, 1), counts(stats["bySeverity"])),
+                ((0, 6, 7, 8, 9, 10), page(disputes["nodes"]))]
+    raise ValueError(name)
+
+
+def verify_simplest(name, statements, answer, backend, workdir):
+    """Fails the run unless the simplest SQL returns what the API answered: a ceiling of a
+    wrong query is worthless."""
+    expected = expected_rows(name, answer)
+    if len(expected) != len(statements):
+        sys.exit(f"bench: {sql_file(name, backend).name} has {len(statements)} statements, the check expects {len(expected)}")
+    for number, (statement, (columns, want)) in enumerate(zip(statements, expected), 1):
+        got = [tuple(row[c] for c in columns) for row in db_rows(backend, statement, workdir)]
+        if got != want:
+            sys.exit(f"bench: {name} simplest SQL, statement {number}, returned {len(got)} rows, the API {len(want)}; "
+                     f"first difference: {next(((g, w) for g, w in zip(got, want) if g != w), 'in the row count')}")
+
+
+def internal_id(backend, public_id, workdir):
+    return db_rows(backend, f"SELECT id FROM dispute WHERE public_id = '{public_id}'", workdir)[0][0]
+
+
+# --- Writes ------------------------------------------------------------------------------
+
+WRITE_LABELS = {
+    "w1": "W1 reportDispute, fresh idempotency key, POLICE",
+    "w2": "W2 addNote with expectedVersion, a dispute per connection, POLICE",
+}
+
+
+def report_one(token, title):
+    """A new dispute in POLDA_METRO_JAYA's jurisdiction: (public id, version)."""
+    mutation = "mutation($i: ReportDisputeInput!) { reportDispute(input: $i) { dispute { id version } } }"
+    answer = post({"query": mutation, "variables": {"i": {
+        "regencyCode": "31.71", "occurredAt": "2026-11-01T00:00:00Z", "category": "OTHER", "severity": "LOW",
+        "title": title, "description": "written by bench/run.py"}}}, token)
+    if "errors" in answer:
+        sys.exit(f"bench: reportDispute answered errors: {answer['errors']}")
+    dispute = answer["data"]["reportDispute"]["dispute"]
+    return dispute["id"], dispute["version"]
+
+
+def write_load(name, token, seconds, connections):
+    """W1 on 2 wrk threads; W2 on one thread per connection, each with a dispute of its own."""
+    variables = {"TOKEN": token, "RUN": f"{time.time_ns()}"}
+    if name == "w1":
+        return run_wrk("write.lua", {**variables, "MODE": "report"}, seconds, connections, 2)
+    disputes = [report_one(token, f"bench W2 {variables['RUN']} {i}") for i in range(connections)]
+    variables["DISPUTES"] = ",".join(f"{id}:{version}" for id, version in disputes)
+    return run_wrk("write.lua", {**variables, "MODE": "note"}, seconds, connections, connections)
+
+
+def pgbench_script(path, seconds):
+    """A hand-written pgbench script (with its own BEGIN/COMMIT and meta-commands)."""
+    env = dict(os.environ, PGOPTIONS="-c jit=off")
+    result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(path), f"{PG_ADMIN}/{DATABASE}", env=env)
+    failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
+    if failed and int(failed.group(1)):
+        sys.exit(f"bench: pgbench {path.name} failed transactions:\n{result.stdout}")
+    return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
+
+
+def sqlite_write_ceiling(statements, seconds, path):
+    """8 threads each running the transaction on a dispute of its own (:did = 1 + thread),
+    each transaction BEGIN IMMEDIATE … COMMIT; a SELECT's columns become parameters of the
+    statements after it, and an UPDATE that changes no row fails the run."""
+    count = [0]
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    failures = []
+
+    def worker(number):
+        db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        # The settings of Posko's own connections (src/db/mod.rs): WAL, synchronous=NORMAL.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        done = 0
+        try:
+            while time.perf_counter() < stop:
+                params = {"did": 1 + number}
+                db.execute("BEGIN IMMEDIATE")
+                for statement in statements:
+                    cursor = db.execute(statement, {k: v for k, v in params.items() if f":{k}" in statement})
+                    if statement.lstrip().upper().startswith("SELECT"):
+                        params.update(zip((c[0] for c in cursor.description), cursor.fetchone()))
+                    elif statement.lstrip().upper().startswith("UPDATE") and cursor.rowcount == 0:
+                        raise sqlite3.Error("the guarded update changed no row")
+                db.execute("COMMIT")
+                done += 1
+        except sqlite3.Error as error:
+            failures.append(f"{error}: {statement[:200]}")
+        finally:
+            db.close()
+        with lock:
+            count[0] += done
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        sys.exit(f"bench: SQLite write ceiling failed: {failures[0]}")
+    return count[0] / seconds
+
+
+def write_ceiling(name, backend, seconds, workdir):
+    path = sql_file(name, backend)
+    if backend == "postgres":
+        return pgbench_script(path, seconds)
+    return sqlite_write_ceiling(split_statements(path.read_text()), seconds, workdir / "bench.db")
+
+
+# --- Measuring ---------------------------------------------------------------------------
+
+def read_ceiling(statements, backend, seconds, workdir, name):
+    if backend == "postgres":
+        return pgbench(statements, seconds, workdir, name)
+    return sqlite_ceiling(statements, seconds, workdir / "bench.db")
+
+
+def measure_read(name, body, token, captured, simplest, args, seconds, workdir):
+    """Posko under wrk, then the database alone on the captured and on the simplest SQL."""
+    print(f"bench: {LABELS[name]}", file=sys.stderr)
+    body_file = workdir / f"{name}.json"
+    body_file.write_text(json.dumps(body))
+    rps, p50, p99 = wrk(body_file, token, seconds, args.connections)
+    ceiling = read_ceiling(captured, args.backend, seconds, workdir, name)
+    simplest_ceiling = read_ceiling(simplest, args.backend, seconds, workdir, f"{name}-simplest")
+    return name, rps, p50, p99, ceiling, simplest_ceiling, len(captured), len(simplest)
+
+
+def measure_write(name, token, args, seconds, workdir):
+    print(f"bench: {WRITE_LABELS[name]}", file=sys.stderr)
+    rps, p50, p99 = write_load(name, token, seconds, args.connections)
+    return name, rps, p50, p99, write_ceiling(name, args.backend, seconds, workdir)
 
 
 def machine():
@@ -266,28 +495,23 @@ def main():
     small["query"] = small["query"].replace("first: 50", "first: 5")
     medium = dict(bodies["q2"])
     medium["query"] = medium["query"].replace("first: 50", "first: 25")
-    captured = capture_sql(
+    captured, answers = capture_sql(
         binary,
         url,
         workdir,
         {**bodies, "q2_small": small, "q2_medium": medium},
         {**tokens, "q2_small": police, "q2_medium": police},
     )
+    literals = {"public_id": f"'{dispute_id}'", "dispute_id": internal_id(args.backend, dispute_id, workdir)}
+    simplest = {name: simplest_statements(name, args.backend, literals) for name in QUERIES}
+    for name in QUERIES:
+        verify_simplest(name, simplest[name], answers[name], args.backend, workdir)
 
     server = Server(binary, base_env(url), workdir / "server.log")
-    rows = []
     try:
-        for name in QUERIES:
-            print(f"bench: {LABELS[name]}", file=sys.stderr)
-            body_file = workdir / f"{name}.json"
-            body_file.write_text(json.dumps(bodies[name]))
-            rps, p50, p99 = wrk(body_file, tokens[name], seconds, args.connections)
-            statements = captured[name]
-            if args.backend == "postgres":
-                ceiling = pgbench(statements, seconds, workdir, name)
-            else:
-                ceiling = sqlite_ceiling(statements, seconds, workdir / "bench.db")
-            rows.append((name, rps, p50, p99, ceiling, len(statements)))
+        rows = [measure_read(name, bodies[name], tokens[name], captured[name], simplest[name], args, seconds, workdir)
+                for name in QUERIES]
+        writes = [measure_write(name, police, args, seconds, workdir) for name in WRITE_LABELS]
         rss = server.peak_rss_mb()
     finally:
         server.stop()
@@ -305,11 +529,20 @@ def main():
         f"- server peak RSS under load: {rss:.1f} MB",
         f"- SQL statements of Q2 at first: 5 / 25 / 50: {len(captured['q2_small'])} / {len(captured['q2_medium'])} / {len(captured['q2'])}",
         "",
-        f"| query | req/s | p50 ms | p99 ms | ceiling ({ceiling_tool}) req/s | % of ceiling | SQL statements |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| query | req/s | p50 ms | p99 ms | captured ceiling ({ceiling_tool}) req/s | % of captured "
+        "| simplest ceiling req/s | % of simplest | SQL statements (captured / simplest) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, rps, p50, p99, ceiling, count in rows:
-        lines.append(f"| {LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ceiling:,.0f} | {100 * rps / ceiling:.0f} % | {count} |")
+    for name, rps, p50, p99, ceiling, simplest_ceiling, count, simplest_count in rows:
+        lines.append(f"| {LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ceiling:,.0f} | {100 * rps / ceiling:.0f} % "
+                     f"| {simplest_ceiling:,.0f} | {100 * rps / simplest_ceiling:.0f} % | {count} / {simplest_count} |")
+    lines += [
+        "",
+        f"| write | req/s | p50 ms | p99 ms | ceiling: hand-written transaction ({ceiling_tool}) tx/s | % of ceiling |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, rps, p50, p99, ceiling in writes:
+        lines.append(f"| {WRITE_LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ceiling:,.0f} | {100 * rps / ceiling:.0f} % |")
     report = "\n".join(lines) + "\n"
     print(report)
     if args.quick:
@@ -320,7 +553,7 @@ def main():
         # (one statement more, never one per row; see BENCHMARKS.md).
         if len(captured["q2_small"]) != len(captured["q2_medium"]):
             sys.exit("bench: the statement count of Q2 depends on the page size")
-        print("bench quick mode: 5 queries measured, 0 failed")
+        print(f"bench quick mode: {len(rows)} queries (simplest SQL checked against the API) and {len(writes)} writes measured, 0 failed")
         print("1 passed, 0 failed")
     if args.write:
         with open(ROOT / "BENCHMARKS.md", "a") as out:

@@ -17,7 +17,9 @@ pub struct Cli {
 /// What to do (default: `serve`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Migrate, seed the reference data and serve the API (the default).
+    /// Migrate, seed the reference data and serve the API (the default). The server's
+    /// options go before the subcommand or in `POSKO_*` variables; `posko --help` lists
+    /// them. Each subcommand's own help lists only what it reads.
     Serve,
     /// Apply pending migrations and seed the reference data, then exit.
     Migrate {

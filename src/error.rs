@@ -56,8 +56,10 @@ pub enum AppError {
     /// Missing, or outside the caller's scope: the two are deliberately indistinguishable.
     #[error("not found")]
     NotFound,
-    #[error("forbidden")]
-    Forbidden,
+    /// The caller may not do this. The text says why in terms of the caller (its role,
+    /// its jurisdiction), never of the data.
+    #[error("{0}")]
+    Forbidden(std::borrow::Cow<'static, str>),
     #[error("{message}")]
     BadUserInput {
         message: String,
@@ -90,11 +92,16 @@ impl AppError {
         }
     }
 
+    /// A `FORBIDDEN` saying why.
+    pub fn forbidden(reason: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self::Forbidden(reason.into())
+    }
+
     /// The stable code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NotFound => ErrorCode::NotFound,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,

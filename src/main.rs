@@ -13,10 +13,13 @@ use posko::http::server::Application;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(err) = posko::telemetry::init(&cli.config.log, cli.config.mode) {
-        eprintln!("posko: {err:#}");
-        return ExitCode::FAILURE;
-    }
+    let _telemetry = match posko::telemetry::init(&cli.config.log, cli.config.mode) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("posko: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

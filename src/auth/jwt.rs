@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use jsonwebtoken::errors::ErrorKind;
@@ -11,6 +12,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::jwks::RemoteKeys;
 use crate::config::{Config, Mode};
 
 /// Tokens longer than this are refused before any parsing.
@@ -81,7 +83,9 @@ impl TokenError {
     }
 }
 
-struct VerifyingKey {
+/// One key tokens may be verified with, and the only algorithm it verifies.
+#[derive(Clone)]
+pub struct VerifyingKey {
     kid: Option<String>,
     algorithm: Algorithm,
     key: DecodingKey,
@@ -90,6 +94,8 @@ struct VerifyingKey {
 /// Verifies bearer tokens against the configured keys.
 pub struct Verifier {
     keys: Vec<VerifyingKey>,
+    /// Keys published at `POSKO_JWT_JWKS_URL`, beside the configured ones.
+    remote: Option<RemoteKeys>,
     issuer: Option<String>,
     audience: Option<String>,
     leeway: u64,
@@ -142,6 +148,13 @@ impl Verifier {
         if let Some(path) = &config.jwt_jwks {
             keys.extend(load_jwks(path)?);
         }
+        let remote = match &config.jwt_jwks_url {
+            Some(url) => Some(RemoteKeys::new(
+                url.clone(),
+                Duration::from_secs(config.jwt_jwks_min_refresh_secs),
+            )?),
+            None => None,
+        };
         if let Some(secret) = &signing_secret {
             // In every mode: an empty or short HMAC key lets anyone who guesses it sign an
             // ADMIN token, and development servers are reachable too.
@@ -150,10 +163,10 @@ impl Verifier {
                     "POSKO_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (unset it in development to have one generated)"
                 );
             }
-        } else if keys.is_empty() {
+        } else if keys.is_empty() && remote.is_none() {
             if config.mode == Mode::Production {
                 bail!(
-                    "production mode needs POSKO_JWT_SECRET, POSKO_JWT_PUBLIC_KEY or POSKO_JWT_JWKS"
+                    "production mode needs POSKO_JWT_SECRET, POSKO_JWT_PUBLIC_KEY, POSKO_JWT_JWKS or POSKO_JWT_JWKS_URL"
                 );
             }
             signing_secret = Some(development_secret(config)?);
@@ -167,11 +180,46 @@ impl Verifier {
         }
         Ok(Self {
             keys,
+            remote,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             leeway: config.jwt_leeway,
             signing_secret,
         })
+    }
+
+    /// Fetches the remote key set, if one is configured (at start: a provider that cannot
+    /// be reached then is a start-up error, not a service that refuses every token).
+    pub async fn load_remote_keys(&self) -> anyhow::Result<()> {
+        if let Some(remote) = &self.remote {
+            let count = remote.fetch().await?;
+            tracing::info!(keys = count, "fetched the JWKS");
+        }
+        Ok(())
+    }
+
+    /// Refreshes the remote key set if it is due (the periodic refresh).
+    pub async fn refresh_remote_keys(&self) {
+        if let Some(remote) = &self.remote {
+            remote.refresh_if_due().await;
+        }
+    }
+
+    /// Whether keys come from a URL (and so need a periodic refresh).
+    pub fn has_remote_keys(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// `verify_header`, refreshing the remote key set once (rate-limited) when the token
+    /// names a key not yet known: the provider may have rotated.
+    pub async fn verify_header_refreshing(&self, header: &str) -> Result<Claims, TokenError> {
+        match self.verify_header(header) {
+            Err(TokenError::UnknownKey) => match &self.remote {
+                Some(remote) if remote.refresh_if_due().await => self.verify_header(header),
+                _ => Err(TokenError::UnknownKey),
+            },
+            other => other,
+        }
     }
 
     /// Verifies an `Authorization` header value and returns its claims.
@@ -198,15 +246,17 @@ impl Verifier {
             ErrorKind::InvalidAlgorithmName => TokenError::UnsupportedAlgorithm,
             _ => TokenError::Malformed,
         })?;
-        let key = match &header.kid {
-            Some(kid) if self.keys.iter().any(|k| k.kid.is_some()) => self
-                .keys
+        let remote = self.remote.as_ref().map(RemoteKeys::current);
+        let keys = || {
+            self.keys
                 .iter()
+                .chain(remote.iter().flat_map(|keys| keys.iter()))
+        };
+        let key = match &header.kid {
+            Some(kid) if keys().any(|k| k.kid.is_some()) || self.remote.is_some() => keys()
                 .find(|k| k.kid.as_deref() == Some(kid.as_str()))
                 .ok_or(TokenError::UnknownKey)?,
-            _ => self
-                .keys
-                .iter()
+            _ => keys()
                 .find(|k| k.kid.is_none() && k.algorithm == header.alg)
                 .ok_or(TokenError::UnsupportedAlgorithm)?,
         };
@@ -285,29 +335,36 @@ impl Verifier {
 fn load_jwks(path: &Path) -> anyhow::Result<Vec<VerifyingKey>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("POSKO_JWT_JWKS: cannot read {}", path.display()))?;
-    let set: JwkSet = serde_json::from_str(&text)
-        .with_context(|| format!("POSKO_JWT_JWKS: {} is not a JWKS document", path.display()))?;
+    keys_from_jwks(&text, "POSKO_JWT_JWKS")
+        .with_context(|| format!("POSKO_JWT_JWKS: {}", path.display()))
+}
+
+/// The keys of a JWKS document; `source` names the setting in errors.
+pub fn keys_from_jwks(text: &str, source: &str) -> anyhow::Result<Vec<VerifyingKey>> {
+    let set: JwkSet =
+        serde_json::from_str(text).with_context(|| format!("{source}: not a JWKS document"))?;
     let mut keys = Vec::new();
     for jwk in &set.keys {
         let kid = jwk
             .common
             .key_id
             .clone()
-            .context("POSKO_JWT_JWKS: every key needs a `kid`")?;
-        let alg = jwk
-            .common
-            .key_algorithm
-            .with_context(|| format!("POSKO_JWT_JWKS: key {kid} needs an `alg` (the algorithm is never taken from a token)"))?;
+            .with_context(|| format!("{source}: every key needs a `kid`"))?;
+        let alg = jwk.common.key_algorithm.with_context(|| {
+            format!(
+                "{source}: key {kid} needs an `alg` (the algorithm is never taken from a token)"
+            )
+        })?;
         let algorithm = Algorithm::from_str(&alg.to_string())
-            .with_context(|| format!("POSKO_JWT_JWKS: key {kid} has an unsupported alg"))?;
+            .with_context(|| format!("{source}: key {kid} has an unsupported alg"))?;
         if !matches!(
             algorithm,
             Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA
         ) {
-            bail!("POSKO_JWT_JWKS: key {kid} must be RS256, ES256 or EdDSA");
+            bail!("{source}: key {kid} must be RS256, ES256 or EdDSA");
         }
         let key = DecodingKey::from_jwk(jwk)
-            .with_context(|| format!("POSKO_JWT_JWKS: key {kid} is invalid"))?;
+            .with_context(|| format!("{source}: key {kid} is invalid"))?;
         keys.push(VerifyingKey {
             kid: Some(kid),
             algorithm,

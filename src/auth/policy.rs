@@ -232,6 +232,55 @@ pub fn can(viewer: &Viewer, action: Action) -> bool {
         .any(|(a, roles)| *a == action && roles.contains(&viewer.role))
 }
 
+/// `can`, as a `FORBIDDEN` that names the role and the roles that may (the policy table is
+/// public in the README, so this tells a caller nothing it could not read there).
+pub fn permit(viewer: &Viewer, action: Action) -> Result<(), crate::error::AppError> {
+    if can(viewer, action) {
+        return Ok(());
+    }
+    let allowed = ACTION_RULES
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map(|(_, roles)| {
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|roles| !roles.is_empty())
+        .unwrap_or_else(|| "none".into());
+    Err(crate::error::AppError::forbidden(format!(
+        "the role {} may not {}; roles that may: {allowed}",
+        viewer.role.as_str(),
+        action.describe()
+    )))
+}
+
+impl Action {
+    /// What the action does, as the end of "the role … may not …".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ListDisputes => "list or follow disputes",
+            Self::ReportDispute => "report disputes",
+            Self::Verify => "verify disputes",
+            Self::StartMediation => "start mediation",
+            Self::RecordMediation => "record mediation sessions",
+            Self::Escalate => "escalate disputes",
+            Self::ClassifyViolation => "classify violations",
+            Self::AddIntelNote => "add intelligence notes",
+            Self::AddNote => "add notes",
+            Self::AssignAgency => "assign agencies to disputes",
+            Self::Resolve => "resolve disputes",
+            Self::Dismiss => "dismiss disputes",
+            Self::Reopen => "reopen disputes",
+            Self::ReadAccessLog => "read the access log",
+            Self::ManageDirectory => "change the agency directory or the posko",
+            Self::EditSchedule => "edit election schedules",
+        }
+    }
+}
+
 /// The workflow (REPORTED → VERIFIED → IN_MEDIATION → RESOLVED; any open state →
 /// ESCALATED → RESOLVED; REPORTED or VERIFIED → DISMISSED; RESOLVED or DISMISSED →
 /// VERIFIED only by reopening), with the action that makes each move. An escalated

@@ -125,7 +125,8 @@ impl Authenticator {
         };
         let claims = self
             .verifier
-            .verify_header(header)
+            .verify_header_refreshing(header)
+            .await
             .map_err(AuthFailure::Token)?;
         self.viewer_for(claims).await
     }

@@ -105,9 +105,7 @@ pub async fn list<C: ConnectionTrait>(
     filter: &AccessLogFilter,
     page: &PageRequest,
 ) -> AppResult<AccessLogPage> {
-    if !policy::can(viewer, Action::ReadAccessLog) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::ReadAccessLog)?;
     let size = page.size()?;
     let mut select = access_log::Entity::find().filter(policy::access_log_scope(viewer));
     if let Some(public_id) = &filter.dispute_id {

@@ -90,9 +90,7 @@ async fn editable_election(
     viewer: &Viewer,
     id: &str,
 ) -> AppResult<election::Model> {
-    if !policy::can(viewer, Action::EditSchedule) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::EditSchedule)?;
     let id = parse_id("electionId", id)?;
     let election = reference::election(db, id)
         .await?
@@ -110,7 +108,9 @@ async fn editable_election(
         None => policy::covers_whole_province(viewer, &election.province_code),
     };
     if !in_scope {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the election is outside your agency's jurisdiction",
+        ));
     }
     Ok(election)
 }
@@ -243,9 +243,7 @@ pub async fn update_stage(
     id: &str,
     changes: StageChanges,
 ) -> AppResult<election_stage::Model> {
-    if !policy::can(viewer, Action::EditSchedule) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::EditSchedule)?;
     let id = parse_id("id", id)?;
     let stage = election_stage::Entity::find_by_id(id)
         .one(db)
@@ -256,7 +254,11 @@ pub async fn update_stage(
             editable_election(db, viewer, &election_id.to_string()).await?;
         }
         None if policy::covers_whole_country(viewer) => {}
-        None => return Err(AppError::Forbidden),
+        None => {
+            return Err(AppError::forbidden(
+                "a stage of the national schedule needs a national agency",
+            ));
+        }
     }
     let before = stage_json(&stage);
     let mut active: election_stage::ActiveModel = stage.clone().into();
@@ -311,13 +313,13 @@ pub async fn upsert_agency(
     viewer: &Viewer,
     input: AgencyInput,
 ) -> AppResult<agency::Model> {
-    if !policy::can(viewer, Action::ManageDirectory) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::ManageDirectory)?;
     let code = check_code("code", &input.code)?;
     let name = text("name", &input.name, 200, true)?;
     if input.level.is_national() {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "national agencies are not managed from a province's posko",
+        ));
     }
     if reference::province(db, &input.province_code)
         .await?
@@ -326,7 +328,9 @@ pub async fn upsert_agency(
         return Err(AppError::bad_input("provinceCode", "unknown province"));
     }
     if !policy::covers_whole_province(viewer, &input.province_code) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the province is outside your agency's jurisdiction",
+        ));
     }
     let existing = agency::Entity::find_by_id(code.clone()).one(db).await?;
     if let Some(existing) = &existing
@@ -335,7 +339,9 @@ pub async fn upsert_agency(
             .as_deref()
             .is_some_and(|p| policy::covers_whole_province(viewer, p))
     {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the agency belongs to a province outside your jurisdiction",
+        ));
     }
     let txn = db.begin().await?;
     let row = agency::ActiveModel {
@@ -380,9 +386,7 @@ pub async fn set_jurisdiction(
     agency_code: &str,
     regions: Vec<RegionGrant>,
 ) -> AppResult<agency::Model> {
-    if !policy::can(viewer, Action::ManageDirectory) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::ManageDirectory)?;
     let agency = reference::agency(db, agency_code)
         .await?
         .ok_or_else(|| AppError::bad_input("agencyCode", "unknown agency"))?;
@@ -392,7 +396,9 @@ pub async fn set_jurisdiction(
             .as_deref()
             .is_some_and(|p| policy::covers_whole_province(viewer, p))
     {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the agency belongs to a province outside your jurisdiction",
+        ));
     }
     let mut rows = Vec::new();
     for grant in regions {
@@ -412,7 +418,9 @@ pub async fn set_jurisdiction(
             }
         };
         if !policy::manages_region(viewer, &province, regency.as_deref()) {
-            return Err(AppError::Forbidden);
+            return Err(AppError::forbidden(
+                "a region of that grant is outside your agency's jurisdiction",
+            ));
         }
         if grant.coverage == Coverage::Partial
             && (regency.is_none() || grant.district_codes.is_empty())
@@ -516,14 +524,14 @@ pub async fn set_posko_member(
     agency_code: &str,
     member: bool,
 ) -> AppResult<posko::Model> {
-    if !policy::can(viewer, Action::ManageDirectory) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::ManageDirectory)?;
     let posko = reference::posko(db, province_code)
         .await?
         .ok_or_else(|| AppError::bad_input("provinceCode", "no posko in that province"))?;
     if !policy::covers_whole_province(viewer, &posko.province_code) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "that posko's province is outside your agency's jurisdiction",
+        ));
     }
     if reference::agency(db, agency_code).await?.is_none() {
         return Err(AppError::bad_input("agencyCode", "unknown agency"));

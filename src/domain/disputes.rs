@@ -135,7 +135,9 @@ impl DisputeFilter {
             .into_iter()
             .any(|f| !policy::can_filter_by(viewer, f))
         {
-            return Err(AppError::Forbidden);
+            return Err(AppError::forbidden(
+                "the role may not filter or order by a field it may not read (the overdue filter needs `violation`)",
+            ));
         }
         if policy::dates_must_be_whole_days(viewer) {
             for (field, instant) in [
@@ -371,9 +373,7 @@ pub async fn list<C: ConnectionTrait>(
     order: DisputeOrder,
     page: &PageRequest,
 ) -> AppResult<DisputePage> {
-    if !policy::can(viewer, Action::ListDisputes) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, Action::ListDisputes)?;
     filter.check(viewer)?;
     let size = page.size()?;
     let mut select = policy::visible_disputes(viewer).filter(filter.condition());

@@ -136,7 +136,9 @@ pub fn reporter(
     log: &dyn ReadLog,
 ) -> AppResult<Option<ReporterIdentity>> {
     if !policy::can_read(viewer, DisputeField::Reporter, facts) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the role may not read `reporter` of this dispute (README, \"Who sees what\")",
+        ));
     }
     log.record(SensitiveRead::of(&dispute.row, DisputeField::Reporter))?;
     let row = &dispute.row;
@@ -167,7 +169,9 @@ pub fn intel_notes(
     log: &dyn ReadLog,
 ) -> AppResult<Vec<IntelNote>> {
     if !policy::can_read(viewer, DisputeField::IntelNotes, facts) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the role may not read `intelNotes` of this dispute (README, \"Who sees what\")",
+        ));
     }
     log.record(SensitiveRead::of(&dispute.row, DisputeField::IntelNotes))?;
     Ok(events
@@ -188,7 +192,9 @@ pub fn violation(
     facts: &DisputeFacts,
 ) -> AppResult<Option<ViolationClass>> {
     if !policy::can_read(viewer, DisputeField::Violation, facts) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the role may not read `violation` of this dispute (README, \"Who sees what\")",
+        ));
     }
     Ok(dispute.row.violation)
 }

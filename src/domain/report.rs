@@ -96,10 +96,10 @@ async fn filed(
     viewer: &Viewer,
     input: NewReport,
 ) -> AppResult<(dispute::Model, bool)> {
-    if !policy::can(viewer, Action::ReportDispute) {
-        return Err(AppError::Forbidden);
-    }
-    let agency = viewer.agency_code.clone().ok_or(AppError::Forbidden)?;
+    policy::permit(viewer, Action::ReportDispute)?;
+    let agency = viewer.agency_code.clone().ok_or(AppError::forbidden(
+        "a report needs a token naming an agency",
+    ))?;
     let title = text("title", &input.title, MAX_TITLE_CHARS, true)?;
     let description = text(
         "description",
@@ -148,7 +148,9 @@ async fn filed(
         &regency.code,
         district_code.as_deref(),
     ) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::forbidden(
+            "the regency (or district) is outside your agency's jurisdiction",
+        ));
     }
 
     if let Some(key) = &key

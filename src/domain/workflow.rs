@@ -295,9 +295,7 @@ pub async fn execute(
     command: Command,
 ) -> AppResult<VisibleDispute> {
     let action = command.action();
-    if !policy::can(viewer, action) {
-        return Err(AppError::Forbidden);
-    }
+    policy::permit(viewer, action)?;
     let current = disputes::row_by_ref(db, viewer, id).await?;
     let change = command.change(db, viewer, &current).await?;
     if current.version != expected_version {

@@ -66,7 +66,9 @@ async fn update(
     // The agency's jurisdiction as it is now, not as it was when the socket opened.
     let viewer = rc.auth.refresh(&rc.viewer).await.map_err(|err| match err {
         crate::auth::viewer::AuthFailure::Internal(err) => err,
-        crate::auth::viewer::AuthFailure::Token(_) => AppError::Forbidden,
+        crate::auth::viewer::AuthFailure::Token(_) => {
+            AppError::forbidden("the token is no longer valid")
+        }
     })?;
     // Everything the read depends on: who (role and agency, whose jurisdiction the cache
     // holds) and the filter. Subscribers sharing it share one read of the change.
@@ -139,9 +141,7 @@ impl Subscription {
         >,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DisputeUpdate>>> {
         let rc = context(ctx)?;
-        if !policy::can(&rc.viewer, Action::ListDisputes) {
-            return Err(AppError::Forbidden).gql();
-        }
+        policy::permit(&rc.viewer, Action::ListDisputes).gql()?;
         let filter: DisputeFilter = filter.unwrap_or_default().into();
         filter.check(&rc.viewer).gql()?;
         let mut changes = rc.changes().gql()?.subscribe();

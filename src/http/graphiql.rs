@@ -11,32 +11,23 @@ use crate::config::Mode;
 use crate::domain::types::Role;
 use crate::http::server::AppState;
 
-// Filled by build.rs from `web/` (npm packages pinned by web/package-lock.json); empty
-// when they could not be installed, in which case the page says how to install them.
-const PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.html"));
-const REACT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/react.js"));
-const REACT_DOM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/react-dom.js"));
-const GRAPHIQL_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.js"));
-const GRAPHIQL_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.css"));
-
-const MISSING: &str = "<!doctype html><title>Posko GraphiQL</title><h1>GraphiQL</h1>\
-<p>This build of Posko was made without GraphiQL's assets. Install them with \
-<code>npm ci --prefix web</code> and rebuild; the API at <code>/graphql</code> works without them.</p>";
+// Vendored in web/vendor (see its README): the build needs no npm and no network.
+const PAGE: &str = include_str!("../../web/graphiql.html");
+const REACT: &[u8] = include_bytes!("../../web/vendor/react.production.min.js");
+const REACT_DOM: &[u8] = include_bytes!("../../web/vendor/react-dom.production.min.js");
+const GRAPHIQL_JS: &[u8] = include_bytes!("../../web/vendor/graphiql.min.js");
+const GRAPHIQL_CSS: &[u8] = include_bytes!("../../web/vendor/graphiql.min.css");
 
 /// `GET /graphiql`.
 pub async fn page(state: web::Data<AppState>) -> HttpResponse {
     if state.mode == Mode::Production {
         return HttpResponse::NotFound().finish();
     }
-    let html = if GRAPHIQL_JS.is_empty() {
-        MISSING.to_owned()
-    } else {
-        match &state.graphiql_nonce {
-            Some(nonce) => PAGE
-                .replace("/*POSKO_DEV*/false", "true")
-                .replace("/*POSKO_NONCE*/\"\"", &format!("\"{nonce}\"")),
-            None => PAGE.to_owned(),
-        }
+    let html = match &state.graphiql_nonce {
+        Some(nonce) => PAGE
+            .replace("/*POSKO_DEV*/false", "true")
+            .replace("/*POSKO_NONCE*/\"\"", &format!("\"{nonce}\"")),
+        None => PAGE.to_owned(),
     };
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -55,9 +46,6 @@ pub async fn asset(state: web::Data<AppState>, name: web::Path<String>) -> HttpR
         "graphiql.css" => (GRAPHIQL_CSS, "text/css"),
         _ => return HttpResponse::NotFound().finish(),
     };
-    if body.is_empty() {
-        return HttpResponse::NotFound().finish();
-    }
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header(("cache-control", "public, max-age=86400"))
@@ -83,7 +71,7 @@ fn from_own_page(state: &AppState, http: &HttpRequest) -> bool {
         return false;
     };
     let header = |name: &str| http.headers().get(name).and_then(|v| v.to_str().ok());
-    let local = http.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    let local = crate::http::request_meta::client_of(http).is_some_and(|a| a.is_loopback());
     let nonce_matches = header(NONCE_HEADER).is_some_and(|sent| {
         sent.len() == nonce.len()
             && sent
@@ -125,8 +113,20 @@ pub async fn token(
         Err(_) => return HttpResponse::InternalServerError().finish(),
     };
     if role == Role::Public || !policy::role_fits_agency(role, access.kind) {
-        return HttpResponse::BadRequest()
-            .json(serde_json::json!({ "error": "the role does not fit the agency" }));
+        // Say which roles would fit, so the explorer need not know the policy's table.
+        let fitting: Vec<&str> = <Role as strum::IntoEnumIterator>::iter()
+            .filter(|r| *r != Role::Public && policy::role_fits_agency(*r, access.kind))
+            .map(|r| r.as_str())
+            .collect();
+        return HttpResponse::BadRequest().json(serde_json::json!({
+            "error": format!(
+                "the role {} does not fit {} (a {} agency); roles that fit it: {}",
+                role.as_str(),
+                query.agency,
+                access.kind.as_ref(),
+                fitting.join(", ")
+            )
+        }));
     }
     let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
     let claims = Claims {

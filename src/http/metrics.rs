@@ -1,5 +1,6 @@
 //! `/metrics` in Prometheus text format: GraphQL requests and latency by operation name
-//! and outcome, error codes, and database pool use.
+//! and outcome, error codes, database pool use, sockets, and the process (CPU, memory,
+//! file descriptors, threads).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -87,6 +88,11 @@ impl Metrics {
         registry.register(Box::new(subscriptions.clone()))?;
         registry.register(Box::new(delivered.clone()))?;
         registry.register(Box::new(dropped.clone()))?;
+        // The process_* series every Prometheus dashboard expects (Linux only).
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         Ok(Self {
             sockets,
             subscriptions,

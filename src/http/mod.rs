@@ -7,6 +7,7 @@ pub mod limits;
 pub mod metrics;
 pub mod persisted;
 pub mod rate_limit;
+pub mod request_meta;
 pub mod server;
 pub mod text;
 pub mod ws;

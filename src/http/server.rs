@@ -7,7 +7,7 @@ use actix_web::dev::{Server, Service as _};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Condition;
 use actix_web::{App, HttpMessage as _, HttpServer, web};
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::TracingLogger;
 
 use crate::auth::jwt::Verifier;
 use crate::auth::viewer::Authenticator;
@@ -19,6 +19,9 @@ use crate::http::limits::{DocumentLimits, VariableLimits};
 use crate::http::metrics::Metrics;
 use crate::http::persisted::PersistedOperations;
 use crate::http::rate_limit::RateLimits;
+use crate::http::request_meta::{
+    REQUEST_ID_HEADER, RequestMeta, TRACEPARENT_HEADER, TrustedProxies,
+};
 use crate::http::{graphiql, graphql, health};
 
 /// What every worker shares: one pool and one schema, built once.
@@ -41,6 +44,8 @@ pub struct AppState {
     pub sockets: crate::http::ws::SocketRegistry,
     /// Committed changes of disputes, for subscriptions.
     pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -80,7 +85,10 @@ fn cors(origins: Vec<String>, allowed_headers: &[HeaderName]) -> Cors {
         })
         .allowed_methods(["GET", "POST"])
         .allowed_headers(allowed_headers.iter().cloned())
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            HeaderName::from_static(TRACEPARENT_HEADER),
+        ])
         .max_age(3600)
 }
 
@@ -95,6 +103,8 @@ impl Application {
     /// Connects, migrates, seeds, and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let verifier = Verifier::from_config(config)?;
+        verifier.load_remote_keys().await?;
+        let trusted_proxies = TrustedProxies::parse(&config.trusted_proxies)?;
         if config.graphiql_tokens && config.mode == Mode::Production {
             anyhow::bail!("POSKO_GRAPHIQL_TOKENS is a development aid; production refuses it");
         }
@@ -164,10 +174,23 @@ impl Application {
                 init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms),
             },
             sockets: crate::http::ws::SocketRegistry::default(),
+            trusted_proxies,
             graphiql_nonce: config
                 .graphiql_tokens
                 .then(|| hex::encode(rand::random::<[u8; 16]>())),
         });
+        if state.auth.verifier().has_remote_keys() {
+            let refresher = state.clone();
+            let every = std::time::Duration::from_secs(config.jwt_jwks_refresh_secs);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    refresher.auth.verifier().refresh_remote_keys().await;
+                }
+            });
+        }
         let sweeper = state.clone();
         // Idle rate-limit keys are dropped once a minute so the table cannot grow without end.
         tokio::spawn(async move {
@@ -196,18 +219,24 @@ impl Application {
                     cors(cors_origins.clone(), &cors_headers),
                 ))
                 .wrap_fn(|request, service| {
-                    let request_id = request
-                        .extensions()
-                        .get::<RequestId>()
-                        .map(|id| id.to_string());
+                    // The id (the caller's, when valid) and trace context go back out, so a
+                    // caller can quote them and a proxy's trace continues.
+                    let meta = request.extensions().get::<RequestMeta>().cloned();
                     let response = service.call(request);
                     async move {
                         let mut response = response.await?;
-                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok())
-                        {
-                            response
-                                .headers_mut()
-                                .insert(HeaderName::from_static("x-request-id"), id);
+                        if let Some(meta) = meta {
+                            let headers = response.headers_mut();
+                            if let Ok(id) = HeaderValue::from_str(&meta.id) {
+                                headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), id);
+                            }
+                            if let Some(trace) = meta
+                                .traceparent
+                                .as_deref()
+                                .and_then(|t| HeaderValue::from_str(t).ok())
+                            {
+                                headers.insert(HeaderName::from_static(TRACEPARENT_HEADER), trace);
+                            }
                         }
                         Ok(response)
                     }

@@ -143,7 +143,7 @@ pub async fn upgrade(
     http: HttpRequest,
     body: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
-    let peer = http.peer_addr().map(|a| a.ip());
+    let peer = crate::http::request_meta::client_of(&http);
     let mut authorization = http.headers().get_all(header::AUTHORIZATION);
     let header_token = match (authorization.next(), authorization.next()) {
         (None, _) => None,

@@ -179,3 +179,47 @@ fn posko_token_adds_the_configured_issuer_and_audience() {
     assert_eq!(verified.iss.as_deref(), Some("https://sso.example"));
     assert_eq!(verified.aud, Some(serde_json::json!("posko")));
 }
+
+/// `posko --help` lists the server's options; a tool subcommand's help lists only what it
+/// reads (not the ~40 options of the server).
+#[test]
+fn subcommands_show_only_their_own_options() {
+    let help = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let server = help(&["--help"]);
+    for option in [
+        "--listen",
+        "--max-depth",
+        "--trusted-proxies",
+        "--jwt-jwks-url",
+    ] {
+        assert!(server.contains(option), "posko --help lacks {option}");
+    }
+    for sub in [
+        "migrate",
+        "verify-timeline",
+        "recount-stats",
+        "seed-demo",
+        "token",
+    ] {
+        let text = help(&[sub, "--help"]);
+        assert!(text.contains("--database-url"), "{sub}: {text}");
+        for server_only in ["--listen", "--max-depth", "--trusted-proxies", "--ws-queue"] {
+            assert!(
+                !text.contains(server_only),
+                "{sub} --help shows {server_only}"
+            );
+        }
+        assert!(
+            text.lines().count() < 45,
+            "{sub} --help is {} lines",
+            text.lines().count()
+        );
+    }
+}

@@ -124,4 +124,9 @@ async fn only_the_served_page_same_origin_gets_a_token() {
     )
     .await;
     assert_eq!(refused.status().as_u16(), 400);
+    let reason: Value = refused.json().await.unwrap();
+    assert_eq!(
+        reason["error"],
+        "the role POLICE does not fit KPU_DKI (a KPU agency); roles that fit it: KPU"
+    );
 }

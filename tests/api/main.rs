@@ -20,6 +20,7 @@ mod directory;
 mod dispute_lists;
 mod graphiql_tokens;
 mod hostile;
+mod observability;
 mod policy_matrix;
 mod protocol;
 mod reference;

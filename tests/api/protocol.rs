@@ -403,6 +403,16 @@ async fn metrics_count_requests_by_operation_and_outcome_and_errors_by_code() {
         "{text}"
     );
     assert!(text.contains("posko_db_pool_connections"), "{text}");
+    // The process series dashboards expect, with real values.
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {text}"))
+    };
+    assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value("process_open_fds") >= 3.0);
+    assert!(value("process_cpu_seconds_total") >= 0.0);
 }
 
 #[tokio::test]

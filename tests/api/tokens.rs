@@ -331,3 +331,149 @@ async fn a_token_issued_in_the_future_beyond_the_leeway_is_refused() {
         .await
         .expect_ok();
 }
+
+/// A stand-in identity provider: serves whatever JWKS (and status) the test sets, and
+/// counts the fetches.
+struct KeyServer {
+    url: String,
+    served: std::sync::Arc<std::sync::Mutex<(u16, serde_json::Value)>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl KeyServer {
+    fn start(keys: serde_json::Value) -> Self {
+        use actix_web::{App, HttpResponse, HttpServer, web};
+        let served = std::sync::Arc::new(std::sync::Mutex::new((200u16, keys)));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (s, f) = (served.clone(), fetches.clone());
+        let server = HttpServer::new(move || {
+            let (s, f) = (s.clone(), f.clone());
+            App::new().route(
+                "/.well-known/jwks.json",
+                web::get().to(move || {
+                    let (s, f) = (s.clone(), f.clone());
+                    async move {
+                        f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let (status, body) = s.lock().unwrap().clone();
+                        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                            .json(body)
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let url = format!("http://{}/.well-known/jwks.json", server.addrs()[0]);
+        tokio::spawn(server.run());
+        Self {
+            url,
+            served,
+            fetches,
+        }
+    }
+
+    fn serve(&self, status: u16, keys: serde_json::Value) {
+        *self.served.lock().unwrap() = (status, keys);
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_jwks_url_follows_rotation_rate_limits_refreshes_and_survives_outages() {
+    let all: serde_json::Value = serde_json::from_slice(&fixture("jwks.json")).unwrap();
+    let (key_a, key_b) = (all["keys"][0].clone(), all["keys"][1].clone());
+    let provider = KeyServer::start(json!({ "keys": [key_a] }));
+    let app = spawn_app_with(&[
+        "--jwt-jwks-url",
+        &provider.url,
+        "--jwt-jwks-refresh-secs",
+        "3600",
+        "--jwt-jwks-min-refresh-secs",
+        "1",
+    ])
+    .await;
+    assert_eq!(provider.fetches(), 1, "fetched at start");
+    let kpu = |private: &str, kid: &str| {
+        signed(
+            Algorithm::RS256,
+            private,
+            Some(kid),
+            &claims("KPU", "KPU_DKI"),
+        )
+    };
+    let token_a = kpu("rsa_jwks1.private.pem", "posko-2026-a");
+    let token_b = kpu("rsa_jwks2.private.pem", "posko-2026-b");
+    let token_c = kpu("rsa_jwks1.private.pem", "posko-2027-c");
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(1_100));
+    me_with(&app, &token_a).await.expect_ok();
+
+    // An unknown kid makes one fetch; a burst of them within the interval makes none.
+    pause().await;
+    assert_refused(
+        &me_with(&app, &token_b).await,
+        "kid not published yet",
+        &token_b,
+    );
+    assert_eq!(provider.fetches(), 2);
+    for _ in 0..5 {
+        assert_refused(&me_with(&app, &token_b).await, "burst", &token_b);
+    }
+    assert_eq!(provider.fetches(), 2, "unknown kids are rate-limited");
+
+    // The provider rotates: the new key works at once.
+    provider.serve(200, json!({ "keys": [key_a, key_b] }));
+    pause().await;
+    me_with(&app, &token_b).await.expect_ok();
+    assert_eq!(provider.fetches(), 3);
+
+    // The provider fails: the last good keys stay.
+    provider.serve(500, json!({ "error": "down" }));
+    pause().await;
+    assert_refused(
+        &me_with(&app, &token_c).await,
+        "unknown during outage",
+        &token_c,
+    );
+    assert_eq!(provider.fetches(), 4);
+    me_with(&app, &token_a).await.expect_ok();
+    me_with(&app, &token_b).await.expect_ok();
+
+    // The provider retires key A: once fetched again, A's tokens are refused.
+    provider.serve(200, json!({ "keys": [key_b] }));
+    pause().await;
+    assert_refused(&me_with(&app, &token_c).await, "still unknown", &token_c);
+    assert_eq!(provider.fetches(), 5);
+    assert_refused(&me_with(&app, &token_a).await, "retired key", &token_a);
+    me_with(&app, &token_b).await.expect_ok();
+
+    // And the periodic refresh runs without any token asking for it.
+    let periodic = KeyServer::start(json!({ "keys": [key_b] }));
+    let _app = spawn_app_with(&[
+        "--jwt-jwks-url",
+        &periodic.url,
+        "--jwt-jwks-refresh-secs",
+        "1",
+        "--jwt-jwks-min-refresh-secs",
+        "0",
+    ])
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(periodic.fetches() >= 3, "{} fetches", periodic.fetches());
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_url_stops_the_start() {
+    let cli = crate::support::test_cli_with(
+        "sqlite::memory:",
+        &["--jwt-jwks-url", "http://127.0.0.1:9/jwks.json"],
+    );
+    let err = posko::http::server::Application::build(&cli.config)
+        .await
+        .err()
+        .expect("refused");
+    assert!(format!("{err:#}").contains("POSKO_JWT_JWKS_URL"), "{err:#}");
+}

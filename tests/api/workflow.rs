@@ -1080,3 +1080,48 @@ async fn a_role_that_may_not_act_is_refused_before_any_validation() {
         );
     }
 }
+
+/// A FORBIDDEN on a write says why, in terms of the caller: which roles may, or that the
+/// place is outside its jurisdiction. It never names anything of the data.
+#[tokio::test]
+async fn a_refused_write_says_why() {
+    let app = spawn_app().await;
+    let (id, _) = reported(&app).await;
+    let kpu = Caller::new("KPU", "KPU_DKI");
+    let answer = transition(
+        &app,
+        &kpu,
+        "escalateDispute",
+        json!({ "id": id, "expectedVersion": 1, "to": "POLICE", "reason": "bentrok" }),
+    )
+    .await;
+    assert_eq!(answer.error_codes(), ["FORBIDDEN"]);
+    assert_eq!(
+        answer.body["errors"][0]["message"],
+        "the role KPU may not escalate disputes; roles that may: ADMIN, BAWASLU"
+    );
+
+    // Kota Bogor (32.71) is outside Kesbangpol DKI's jurisdiction.
+    let mut outside = report_input();
+    outside["regencyCode"] = json!("32.71");
+    let answer = app
+        .gql_as(
+            Some(&token("ADMIN", "KESBANGPOL_DKI")),
+            &report_mutation(),
+            json!({ "input": outside }),
+        )
+        .await;
+    assert_eq!(answer.error_codes(), ["FORBIDDEN"]);
+    assert_eq!(
+        answer.body["errors"][0]["message"],
+        "the regency (or district) is outside your agency's jurisdiction"
+    );
+
+    let answer = app
+        .gql_as(None, &report_mutation(), json!({ "input": report_input() }))
+        .await;
+    assert_eq!(
+        answer.body["errors"][0]["message"],
+        "the role PUBLIC may not report disputes; roles that may: MEMBER, KPU, BAWASLU, POLICE, ADMIN"
+    );
+}

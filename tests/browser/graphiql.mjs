@@ -3,8 +3,10 @@
 //
 //   node tests/browser/graphiql.mjs http://127.0.0.1:18080 [screenshot.png]
 //
-// Checks: the page loads nothing from other hosts, GraphiQL renders, the dev "Explore as a role" bar mints an
-// ADMIN token, and a query run from the editor is sent with it (the server answers `me` as ADMIN).
+// Checks: the page loads nothing from other hosts, GraphiQL renders, the Docs panel loads the schema (found by
+// searching for `Dispute`), the editor autocompletes a field from it, the dev "Explore as a role" bar mints an
+// ADMIN token, a query run from the editor is sent with it (the server answers `me` as ADMIN), and a subscription's
+// push reaches the result pane.
 import { chromium } from 'playwright-core';
 
 const base = process.argv[2];
@@ -15,7 +17,7 @@ if (!base) {
 }
 const baseHost = new URL(base).host;
 const QUERY = '{ me { role agency { code } } }';
-const TOTAL_MS = 60_000; // the whole test, launch to close
+const TOTAL_MS = 90_000; // the whole test, launch to close
 const STEP_MS = 20_000; // any single wait
 
 let browser;
@@ -57,10 +59,32 @@ async function run() {
     throw new Error(`GraphiQL editor did not render${pageErrors.length ? ': ' + pageErrors.join('; ') : ''}`);
   });
 
+  await docsFindDispute(page, pageErrors);
+  await autocompletesAField(page, editor);
+
   // Explore as ADMIN of KESBANGPOL_DKI (the bar is only there when the server runs in development).
   if (!(await page.locator('#posko-dev-bar').isVisible())) {
     throw new Error('the "Explore as a role" bar is hidden: is the server running in development mode?');
   }
+  // The bar lists the server's roles and agencies (Polda Banten included, which a hard-coded
+  // list once missed), and a role that does not fit its agency shows the server's reason.
+  await page.waitForFunction(() => document.getElementById('posko-dev-bar')?.dataset.loaded === 'true')
+    .catch(async () => {
+      const err = await page.locator('#posko-error').textContent().catch(() => '');
+      throw new Error(`the role bar did not load roles and agencies from the server${err ? ': ' + err : ''}`);
+    });
+  const agencies = await page.locator('#posko-agency-select option').evaluateAll((os) => os.map((o) => o.value));
+  if (!agencies.includes('POLDA_BANTEN') || agencies.length < 10) {
+    throw new Error(`the agency list is not the server's: ${agencies.join(', ')}`);
+  }
+  await page.locator('#posko-role-select').selectOption('POLICE');
+  await page.locator('#posko-agency-select').selectOption('KPU_DKI');
+  await page.locator('#posko-use-role').click();
+  await page.waitForFunction(() => document.getElementById('posko-error')?.textContent.includes('roles that fit it: KPU'))
+    .catch(async () => {
+      const err = await page.locator('#posko-error').textContent().catch(() => '');
+      throw new Error(`a role that does not fit showed no server reason; the bar shows: ${err}`);
+    });
   await page.locator('#posko-role-select').selectOption('ADMIN');
   await page.locator('#posko-agency-select').selectOption('KESBANGPOL_DKI');
   await page.locator('#posko-use-role').click();
@@ -121,10 +145,68 @@ async function run() {
   if (foreign.length) throw new Error(`requests to other hosts: ${foreign.join(', ')}`);
 }
 
+// The Docs panel (GraphiQL's documentation explorer) needs the schema from introspection: open it, search for
+// `Dispute`, open that type and see its fields. A refused introspection shows "Error fetching schema" instead.
+async function docsFindDispute(page, pageErrors) {
+  await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+  const explorer = page.locator('.graphiql-doc-explorer');
+  await explorer.waitFor({ state: 'visible' });
+  const search = explorer.locator('.graphiql-doc-explorer-search-input input');
+  await search.waitFor({ state: 'visible' }).catch(async () => {
+    const error = await explorer.locator('.graphiql-doc-explorer-error').textContent().catch(() => '');
+    throw new Error(`the Docs panel never showed its search box${error ? `: ${error}` : ''}${pageErrors.length ? `; page errors: ${pageErrors.join('; ')}` : ''}`);
+  });
+  // The search runs 200 ms after the last key press and only over a loaded schema, so wait for the option
+  // itself rather than for a delay.
+  await search.click();
+  await search.pressSequentially('Dispute');
+  // A type's option reads `Dispute`; a field's reads `Dispute.refNo`.
+  const option = explorer.locator('[data-cy="doc-explorer-option"]', { hasText: /^\s*Dispute\s*$/ }).first();
+  await option.click().catch(async () => {
+    const shown = await explorer.innerText().catch(() => '?');
+    throw new Error(`no "Dispute" among the Docs search results; the panel shows: ${shown.slice(0, 300).replace(/\s+/g, ' ')}`);
+  });
+  await page.locator('.graphiql-doc-explorer-title', { hasText: /^Dispute$/ }).waitFor({ state: 'visible' });
+  const fields = await explorer.locator('.graphiql-doc-explorer-field-name').allInnerTexts();
+  for (const wanted of ['refNo', 'status', 'version']) {
+    if (!fields.includes(wanted)) throw new Error(`the Docs page of Dispute lists no ${wanted}: ${fields.join(', ')}`);
+  }
+}
+
+// Autocomplete from the loaded schema: with the cursor in `{ provinces { ▮ } }`, type `na` with real key presses,
+// pick `name` from the hint list, run the query and read Jakarta's name in the result.
+async function autocompletesAField(page, editor) {
+  await setQuery(page, editor, '{ provinces { } }', { parses: false });
+  const placed = await page.evaluate(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror')?.CodeMirror;
+    if (!cm) return false;
+    cm.focus();
+    cm.setCursor({ line: 0, ch: '{ provinces { '.length });
+    return true;
+  });
+  if (!placed) throw new Error('the query editor is not CodeMirror 5: this test needs updating for the new editor');
+  await page.keyboard.type('na');
+  const hint = page.locator('.CodeMirror-hints .CodeMirror-hint', { hasText: /^name$/ }).first();
+  await hint.waitFor({ state: 'visible' }).catch(async () => {
+    const offered = await page.locator('.CodeMirror-hints .CodeMirror-hint').allInnerTexts().catch(() => []);
+    throw new Error(`autocomplete did not offer "name" after "{ provinces { na"; it offered: ${offered.join(', ') || 'nothing'}`);
+  });
+  await hint.click();
+  const text = await page.evaluate(() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue());
+  if (!/\{ provinces \{ name\s*\}/.test(text)) throw new Error(`accepting the hint left the query as: ${text}`);
+  await editorParsed(page);
+  await page.locator('.graphiql-execute-button').first().click();
+  await page.waitForFunction(() => window.readResult().includes('"name": "Daerah Khusus Ibukota Jakarta"'))
+    .catch(async () => {
+      const shown = await page.evaluate(() => window.readResult()).catch(() => '?');
+      throw new Error(`the autocompleted query's result does not name Jakarta: ${shown.slice(0, 300).replace(/\s+/g, ' ')}`);
+    });
+}
+
 // Replace the query editor's text. GraphiQL 4 uses CodeMirror 5, whose instance hangs off its DOM node:
 // setValue is exact (typing would fight auto-closed brackets). If a later GraphiQL changes editors, fall back to
 // the keyboard: select all and insert the text as one input event (no key presses, so no auto-closing).
-async function setQuery(page, editor, query) {
+async function setQuery(page, editor, query, { parses = true } = {}) {
   await page.evaluate(() => {
     // Result text reader for waitForFunction; CodeMirror 5 first, plain DOM text otherwise.
     window.readResult = () => {
@@ -143,7 +225,20 @@ async function setQuery(page, editor, query) {
     await editor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.insertText(query);
+    return;
   }
+  // Unfinished text (left for autocomplete to complete) never parses: nothing to wait for.
+  if (parses) await editorParsed(page);
+}
+
+// GraphiQL parses the editor's text 100 ms after a change (debounced) and hands the parsed document to the
+// fetcher, which picks the transport by it (a subscription goes over Server-Sent Events). Running before that
+// parse would send the new text with the previous document, so wait until the parse has caught up.
+async function editorParsed(page) {
+  await page.waitForFunction(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror')?.CodeMirror;
+    return !cm || cm.documentAST?.loc?.source?.body === cm.getValue();
+  });
 }
 
 const timer = new Promise((_, reject) => {

@@ -504,7 +504,10 @@ impl DisputeEvent {
     async fn actor(&self) -> async_graphql::Result<Option<&str>> {
         match self.0.actor() {
             Some(actor) => Ok(Some(actor)),
-            None => Err(AppError::Forbidden).gql(),
+            None => Err(AppError::forbidden(
+                "only ADMIN and the acting agency read an event's actor",
+            ))
+            .gql(),
         }
     }
     /// The role the officer acted in.
@@ -539,7 +542,7 @@ impl DisputeEvent {
     async fn hash(&self) -> async_graphql::Result<Option<&str>> {
         match self.0.hash() {
             Some(hash) => Ok(Some(hash)),
-            None => Err(AppError::Forbidden).gql(),
+            None => Err(AppError::forbidden("only ADMIN reads event hashes")).gql(),
         }
     }
 }

@@ -72,7 +72,7 @@ pub fn over_rate_limit(
     media: MediaType,
     started: Instant,
 ) -> Option<HttpResponse> {
-    let address = http.peer_addr().map(|a| a.ip());
+    let address = crate::http::request_meta::client_of(http);
     let Err(wait) = state
         .rate_limits
         .check(viewer.agency_code.as_deref(), address)

@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tracing_actix_web::RequestId;
 
 use crate::config::Introspection;
 use crate::domain::audit;
 use crate::error::ErrorCode;
 use crate::http::limits::{DocumentLimits, VariableLimits};
+use crate::http::request_meta::RequestMeta;
 use crate::http::server::AppState;
 
 pub use respond::{MediaType, negotiate, unauthenticated};
@@ -51,17 +51,18 @@ pub struct EndpointLimits {
 async fn run(
     state: web::Data<AppState>,
     http: HttpRequest,
-    request_id: RequestId,
+    meta: RequestMeta,
     batch: Batch,
     media: MediaType,
     is_get: bool,
 ) -> HttpResponse {
     let started = Instant::now();
-    let request_id = request_id.to_string();
+    let request_id = meta.id;
     let viewer = match admit::authenticate(&state, &http, media, &request_id, started).await {
         Ok(viewer) => viewer,
         Err(refusal) => return refusal,
     };
+    crate::telemetry::record_caller(&viewer);
     if let Some(refusal) = admit::over_rate_limit(&state, &http, &viewer, media, started) {
         return refusal;
     }
@@ -105,7 +106,7 @@ fn not_acceptable() -> HttpResponse {
 pub async fn post(
     state: web::Data<AppState>,
     http: HttpRequest,
-    request_id: RequestId,
+    meta: RequestMeta,
     payload: web::Payload,
 ) -> HttpResponse {
     let limits = state.limits;
@@ -123,7 +124,7 @@ pub async fn post(
                 ErrorCode::BadUserInput,
             );
         }
-        return sse::stream(state, http, request_id.to_string(), body).await;
+        return sse::stream(state, http, meta.id, body).await;
     }
     let Some(media) = accepted(&http) else {
         return not_acceptable();
@@ -144,15 +145,11 @@ pub async fn post(
         Ok(batch) => batch,
         Err((message, code)) => return refuse(StatusCode::BAD_REQUEST, media, &message, code),
     };
-    run(state, http, request_id, batch, media, false).await
+    run(state, http, meta, batch, media, false).await
 }
 
 /// `GET /graphql?query=…`: queries only.
-pub async fn get(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-    request_id: RequestId,
-) -> HttpResponse {
+pub async fn get(state: web::Data<AppState>, http: HttpRequest, meta: RequestMeta) -> HttpResponse {
     let Some(media) = accepted(&http) else {
         return not_acceptable();
     };
@@ -171,23 +168,18 @@ pub async fn get(
         items: vec![params],
         is_batch: false,
     };
-    run(state, http, request_id, batch, media, true).await
+    run(state, http, meta, batch, media, true).await
 }
 
 /// The SDL of the running schema (the same text as `schema.graphql`), to callers who may
 /// introspect it: it tells exactly what introspection would.
-pub async fn sdl(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-    request_id: RequestId,
-) -> HttpResponse {
+pub async fn sdl(state: web::Data<AppState>, http: HttpRequest, meta: RequestMeta) -> HttpResponse {
     let started = Instant::now();
     let media = MediaType::Json;
-    let viewer =
-        match admit::authenticate(&state, &http, media, &request_id.to_string(), started).await {
-            Ok(viewer) => viewer,
-            Err(refusal) => return refusal,
-        };
+    let viewer = match admit::authenticate(&state, &http, media, &meta.id, started).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return refusal,
+    };
     if let Some(refusal) = admit::over_rate_limit(&state, &http, &viewer, media, started) {
         return refusal;
     }

@@ -54,6 +54,14 @@ pub fn prepare(
         }
     };
     let kind = selected_kind(&parsed, params.operation_name.as_deref());
+    crate::telemetry::record_operation(
+        operation.as_deref(),
+        kind.map(|kind| match kind {
+            OperationType::Query => "query",
+            OperationType::Mutation => "mutation",
+            OperationType::Subscription => "subscription",
+        }),
+    );
     if let Some(field) = text::find_nul(&parsed, params.variables.as_ref()) {
         return Err(Outcome::refused_at(
             "text may not contain the NUL character (U+0000)",

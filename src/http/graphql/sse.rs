@@ -54,6 +54,7 @@ pub async fn stream(
         Ok(viewer) => viewer,
         Err(refusal) => return refusal,
     };
+    crate::telemetry::record_caller(&viewer);
     if let Some(refusal) = admit::over_rate_limit(&state, &http, &viewer, media, started) {
         return refusal;
     }
@@ -109,7 +110,7 @@ pub async fn stream(
     // A stream lives long: it counts against the same limits as a socket's subscription.
     let Some(held) = crate::http::ws::hold_stream(
         &state,
-        http.peer_addr().map(|a| a.ip()),
+        crate::http::request_meta::client_of(&http),
         viewer.agency_code.clone(),
     ) else {
         return refuse(

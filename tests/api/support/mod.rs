@@ -101,8 +101,11 @@ fn init_tracing() {
             } else {
                 filter
             };
-            posko::telemetry::init(&filter, posko::config::Mode::Development)
-                .expect("the test log filter parses");
+            // Kept for the whole test process (never dropped: the tests' runtime outlives it).
+            std::mem::forget(
+                posko::telemetry::init(&filter, posko::config::Mode::Development)
+                    .expect("the test log filter parses"),
+            );
         }
     });
 }
