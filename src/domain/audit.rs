@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::auth::policy::{self, Action, DisputeField};
 use crate::auth::viewer::Viewer;
+use crate::domain::paging::{self, PageRequest};
 use crate::error::{AppError, AppResult};
 
 /// One read to record.
@@ -88,13 +89,13 @@ pub fn encode_cursor(id: i32) -> String {
     URL_SAFE_NO_PAD.encode(format!("access:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> AppResult<i32> {
+fn decode_cursor(argument: &'static str, cursor: &str) -> AppResult<i32> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.strip_prefix("access:").and_then(|id| id.parse().ok()))
-        .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
+        .ok_or_else(|| AppError::bad_input(argument, "invalid cursor"))
 }
 
 /// The access log of the viewer's jurisdiction (ADMIN only).
@@ -102,11 +103,10 @@ pub async fn list<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
     filter: &AccessLogFilter,
-    first: Option<i32>,
-    after: Option<&str>,
+    page: &PageRequest,
 ) -> AppResult<AccessLogPage> {
     policy::permit(viewer, Action::ReadAccessLog)?;
-    let limit = crate::domain::disputes::page_size(first)?;
+    let size = page.size()?;
     let mut select = access_log::Entity::find().filter(policy::access_log_scope(viewer));
     if let Some(public_id) = &filter.dispute_id {
         select = select.filter(access_log::Column::DisputePublicId.eq(public_id.clone()));
@@ -123,19 +123,23 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(to) = filter.to {
         select = select.filter(access_log::Column::At.lt(to));
     }
-    if let Some(cursor) = after {
-        select = select.filter(access_log::Column::Id.lt(decode_cursor(cursor)?));
+    // Newest first: "after" a cursor is older, "before" it newer.
+    if let Some(cursor) = &page.after {
+        select = select.filter(access_log::Column::Id.lt(decode_cursor("after", cursor)?));
     }
-    let mut rows = select
-        .order_by_desc(access_log::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
+    if let Some(cursor) = &page.before {
+        select = select.filter(access_log::Column::Id.gt(decode_cursor("before", cursor)?));
+    }
+    let select = if size.from_end {
+        select.order_by_asc(access_log::Column::Id)
+    } else {
+        select.order_by_desc(access_log::Column::Id)
+    };
+    let rows = select.limit(size.limit + 1).all(db).await?;
+    let (rows, has_previous_page, has_next_page) = paging::settle(rows, size, page);
     Ok(AccessLogPage {
         rows,
         has_next_page,
-        has_previous_page: after.is_some(),
+        has_previous_page,
     })
 }

@@ -169,8 +169,8 @@ impl DeadlineKind {
     }
 }
 
-/// One clock of one dispute.
-#[derive(async_graphql::SimpleObject, Clone, Debug)]
+/// One clock of one dispute (`graphql::types::dispute::Deadline` publishes it).
+#[derive(Clone, Debug)]
 pub struct Deadline {
     /// Which clock.
     pub kind: DeadlineKind,

@@ -15,6 +15,7 @@ use sea_orm::{
 
 use crate::auth::policy::{self, Action, FilterField};
 use crate::auth::viewer::Viewer;
+use crate::domain::paging::{self, PageRequest};
 use crate::domain::tally;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
@@ -22,10 +23,6 @@ use crate::domain::types::{
 use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
 
-/// Default page size of dispute lists.
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
-/// Largest page a caller may ask for.
-pub const MAX_PAGE_SIZE: u64 = 100;
 /// Longest free-text search accepted.
 pub const MAX_SEARCH_CHARS: usize = 200;
 
@@ -55,7 +52,9 @@ pub struct DisputeFilter {
 /// What a list can be ordered by.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum DisputeOrderField {
+    /// When it was reported to the posko.
     ReportedAt,
+    /// When it happened.
     OccurredAt,
     /// LOW < MEDIUM < HIGH < CRITICAL.
     Severity,
@@ -66,7 +65,9 @@ pub enum DisputeOrderField {
 /// Ascending or descending.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum OrderDirection {
+    /// Smallest (or earliest) first.
     Asc,
+    /// Largest (or latest) first.
     Desc,
 }
 
@@ -281,6 +282,17 @@ impl DisputeOrder {
         }
     }
 
+    /// The same key, the other way round.
+    fn reversed(self) -> Self {
+        Self {
+            direction: match self.direction {
+                OrderDirection::Asc => OrderDirection::Desc,
+                OrderDirection::Desc => OrderDirection::Asc,
+            },
+            ..self
+        }
+    }
+
     /// Rows strictly after the anchor in this order.
     fn after(self, anchor: &dispute::Model) -> Condition {
         let value = self.anchor_value(anchor);
@@ -321,25 +333,29 @@ pub fn encode_cursor(public_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("dispute:{public_id}"))
 }
 
-fn decode_cursor(cursor: &str) -> AppResult<String> {
+fn decode_cursor(argument: &'static str, cursor: &str) -> AppResult<String> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.strip_prefix("dispute:").map(str::to_owned))
-        .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
+        .ok_or_else(|| AppError::bad_input(argument, "invalid cursor"))
 }
 
-/// Checks a requested page size against the limits.
-pub fn page_size(first: Option<i32>) -> AppResult<u64> {
-    match first {
-        None => Ok(DEFAULT_PAGE_SIZE),
-        Some(n) if n >= 1 && (n as u64) <= MAX_PAGE_SIZE => Ok(n as u64),
-        Some(_) => Err(AppError::bad_input(
-            "first",
-            format!("first must be between 1 and {MAX_PAGE_SIZE}"),
-        )),
-    }
+/// The row a cursor names, re-read through the viewer's scope: a cursor of a dispute the
+/// viewer no longer sees is as invalid as a forged one.
+async fn anchor<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    argument: &'static str,
+    cursor: &str,
+) -> AppResult<dispute::Model> {
+    let public_id = decode_cursor(argument, cursor)?;
+    policy::visible_disputes(viewer)
+        .filter(dispute::Column::PublicId.eq(public_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input(argument, "invalid cursor"))
 }
 
 /// One page of a dispute list.
@@ -355,34 +371,37 @@ pub async fn list<C: ConnectionTrait>(
     viewer: &Viewer,
     filter: &DisputeFilter,
     order: DisputeOrder,
-    first: Option<i32>,
-    after: Option<&str>,
+    page: &PageRequest,
 ) -> AppResult<DisputePage> {
     policy::permit(viewer, Action::ListDisputes)?;
     filter.check(viewer)?;
-    let limit = page_size(first)?;
+    let size = page.size()?;
     let mut select = policy::visible_disputes(viewer).filter(filter.condition());
-    if let Some(cursor) = after {
-        let anchor_id = decode_cursor(cursor)?;
-        let anchor = policy::visible_disputes(viewer)
-            .filter(dispute::Column::PublicId.eq(anchor_id))
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))?;
+    if let Some(cursor) = &page.after {
+        let anchor = anchor(db, viewer, "after", cursor).await?;
         select = select.filter(order.after(&anchor));
     }
-    let mut rows = select
-        .order_by(order.key(), order.sea_order())
-        .order_by(dispute::Column::Id, order.sea_order())
-        .limit(limit + 1)
+    if let Some(cursor) = &page.before {
+        let anchor = anchor(db, viewer, "before", cursor).await?;
+        select = select.filter(order.reversed().after(&anchor));
+    }
+    // A page taken from the end is read in the reverse order, then turned back.
+    let read_order = if size.from_end {
+        order.reversed()
+    } else {
+        order
+    };
+    let rows = select
+        .order_by(read_order.key(), read_order.sea_order())
+        .order_by(dispute::Column::Id, read_order.sea_order())
+        .limit(size.limit + 1)
         .all(db)
         .await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
+    let (rows, has_previous_page, has_next_page) = paging::settle(rows, size, page);
     Ok(DisputePage {
         rows: rows.into_iter().map(VisibleDispute::new).collect(),
         has_next_page,
-        has_previous_page: after.is_some(),
+        has_previous_page,
     })
 }
 
@@ -429,14 +448,18 @@ pub async fn changed<C: ConnectionTrait>(
         .map(VisibleDispute::new))
 }
 
+/// Whether a text has the form of a dispute's public id (32 hex digits).
+pub fn is_public_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// `get_by_ref`'s row, for the domain's own writes.
 pub(in crate::domain) async fn row_by_ref<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
     public_id: &str,
 ) -> AppResult<dispute::Model> {
-    let well_formed = public_id.len() == 32 && public_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !well_formed {
+    if !is_public_id(public_id) {
         return Err(AppError::NotFound);
     }
     policy::visible_disputes(viewer)

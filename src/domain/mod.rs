@@ -8,6 +8,7 @@ pub mod clocks;
 pub mod directory;
 pub mod disputes;
 pub mod hotspots;
+pub mod paging;
 pub mod projection;
 pub mod reference;
 pub mod report;

@@ -57,6 +57,10 @@ impl VisibleEvent {
     pub fn audience(&self) -> Option<&str> {
         self.event.audience.as_deref()
     }
+    /// The key clients name the event by (`timeline::event_key`).
+    pub fn key(&self) -> String {
+        crate::domain::timeline::event_key(&self.event)
+    }
     /// The event's hash, or `None` when the viewer may not read it.
     pub fn hash(&self) -> Option<&str> {
         self.hash_readable.then_some(self.event.hash.as_str())
@@ -98,6 +102,23 @@ pub fn event(
     log: &dyn ReadLog,
 ) -> AppResult<Option<VisibleEvent>> {
     Ok(timeline(viewer, dispute, facts, vec![event], log)?.pop())
+}
+
+/// The event of a dispute (which the viewer sees) that a client names by its key, if the
+/// viewer may see it; `NOT_FOUND` otherwise, as for an event that does not exist.
+pub fn event_by_key(
+    viewer: &Viewer,
+    dispute: &VisibleDispute,
+    facts: &DisputeFacts,
+    events: Vec<dispute_event::Model>,
+    key: &str,
+    log: &dyn ReadLog,
+) -> AppResult<VisibleEvent> {
+    let found = events
+        .into_iter()
+        .find(|e| crate::domain::timeline::event_key(e) == key)
+        .ok_or(AppError::NotFound)?;
+    event(viewer, dispute, facts, found, log)?.ok_or(AppError::NotFound)
 }
 
 /// The reporter's identity.

@@ -76,6 +76,15 @@ pub fn event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// An event's key in its `DisputeEvent.id`: 128 bits derived from its random salt and its
+/// hash. It names the event without saying where it sits in the timeline (a `seq` would
+/// count the events before it that the reader may not see) or how many events exist (the
+/// row id would), and, as the salt is never served, it confirms no guess of content.
+pub fn event_key(event: &dispute_event::Model) -> String {
+    let material = serde_json::json!(["event-key", event.salt, event.hash]).to_string();
+    hex::encode(&Sha256::digest(material.as_bytes())[..16])
+}
+
 /// The `seq` of the first event whose hash or link does not match, if any.
 pub fn first_broken_link(events: &[dispute_event::Model]) -> Option<i32> {
     let mut prev = GENESIS_HASH.to_owned();

@@ -1,7 +1,9 @@
 //! The early-warning query.
 
 use async_graphql::{Context, Object};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+
+use crate::graphql::scalars::Timestamp;
 
 use crate::domain::hotspots::{self, HotspotQuery};
 use crate::error::IntoGql;
@@ -43,13 +45,13 @@ impl EarlyWarningQuery {
         #[graphql(
             desc = "Start of the window (default: 7 days ago); at most a year back. PUBLIC: a whole day (midnight UTC)."
         )]
-        since: Option<DateTime<Utc>>,
+        since: Option<Timestamp>,
         #[graphql(desc = "How many hotspots, 1 to 100 (default 10).")] first: Option<i32>,
     ) -> async_graphql::Result<Vec<Hotspot>> {
         let rc = ctx.request()?;
         let query = HotspotQuery {
             province_code,
-            since,
+            since: since.map(|s| s.0),
             first,
         };
         let rows = hotspots::hotspots(

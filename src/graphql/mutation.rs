@@ -2,8 +2,8 @@
 //! returns a payload with the changed dispute, resolved under the same field rules as
 //! any read.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::domain::report::{self, NewReport, NewReporter};
 use crate::domain::types::{
@@ -14,7 +14,9 @@ use crate::error::IntoGql;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::dispute::Dispute;
 
-/// The whole mutation root.
+/// Writes: the dispute workflow (report, verify, mediate, escalate, classify, resolve,
+/// dismiss, reopen) and the schedule and directory. Each is allowed by the caller's role
+/// and jurisdiction.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     DisputeMutation,
@@ -28,8 +30,11 @@ pub struct DisputeMutation;
 /// The reporter of a dispute; protected like `Dispute.reporter`.
 #[derive(InputObject)]
 pub struct ReporterInput {
+    /// The reporter's name; omit to report anonymously.
     pub name: Option<String>,
+    /// A phone number or e-mail address to reach the reporter.
     pub contact: Option<String>,
+    /// Who the reporter is.
     pub kind: ReporterKind,
 }
 
@@ -41,27 +46,35 @@ pub struct ReportDisputeInput {
     pub regency_code: String,
     /// A district code inside that regency, e.g. `"36.03.13"`.
     pub district_code: Option<String>,
+    /// Free-text place: street, polling station (TPS), landmark.
     pub location_text: Option<String>,
     /// When it happened; not in the future.
-    pub occurred_at: DateTime<Utc>,
+    pub occurred_at: Timestamp,
+    /// What it is about.
     pub category: DisputeCategory,
+    /// How serious it is.
     pub severity: Severity,
+    /// A short summary.
     pub title: String,
+    /// What happened, who was involved, evidence and witnesses.
     pub description: String,
     /// Ballot numbers of the pairs involved, in the region's election (the regency's own,
     /// or the governor's where the regency holds none).
     pub party_ballot_numbers: Option<Vec<i32>>,
+    /// Who reported it (protected: see `Dispute.reporter`); omit for a posko's own finding
+    /// without a named reporter.
     pub reporter: Option<ReporterInput>,
     /// Seen only by ADMIN and the agencies assigned or escalated to.
     pub restricted: Option<bool>,
     /// Retrying with the same key (from the same agency) returns the first dispute; the
-    /// same key with a different report is CONFLICT.
+    /// same key with a different report is IDEMPOTENCY_KEY_REUSED.
     pub idempotency_key: Option<String>,
 }
 
 /// The result of `reportDispute`.
 #[derive(SimpleObject)]
 pub struct ReportDisputePayload {
+    /// The new dispute (or the first one, when replayed).
     pub dispute: Dispute,
     /// True when an earlier report with the same idempotency key was returned.
     pub replayed: bool,
@@ -70,14 +83,17 @@ pub struct ReportDisputePayload {
 /// The result of every other dispute mutation.
 #[derive(SimpleObject)]
 pub struct DisputePayload {
+    /// The dispute after the change, as the caller sees it.
     pub dispute: Dispute,
 }
 
 /// Identifies the dispute and the version the caller last saw.
 #[derive(InputObject)]
 pub struct TransitionInput {
+    /// The dispute's `id`.
     pub id: ID,
-    /// A stale version is CONFLICT, with the current one in `extensions.currentVersion`.
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
     /// An optional note for the timeline.
     pub note: Option<String>,
@@ -86,45 +102,68 @@ pub struct TransitionInput {
 /// `recordMediation`.
 #[derive(InputObject)]
 pub struct RecordMediationInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
-    pub held_at: DateTime<Utc>,
+    /// When the session was held.
+    pub held_at: Timestamp,
     /// Who took part (names or teams).
     pub participants: Vec<String>,
+    /// What the session agreed or concluded.
     pub outcome: String,
 }
 
 /// `escalateDispute`.
 #[derive(InputObject)]
 pub struct EscalateDisputeInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// The body it is handed to.
     pub to: EscalationTarget,
+    /// Why it goes there.
     pub reason: String,
 }
 
 /// `classifyViolation`.
 #[derive(InputObject)]
 pub struct ClassifyViolationInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// Bawaslu's finding.
     pub violation: ViolationClass,
+    /// An optional note for the timeline (seen by those who may read the classification).
     pub note: Option<String>,
 }
 
 /// `addIntelNote`.
 #[derive(InputObject)]
 pub struct AddIntelNoteInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// The intelligence note (readable by POLICE only).
     pub note: String,
 }
 
 /// `addNote`.
 #[derive(InputObject)]
 pub struct AddNoteInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// The note's text.
     pub note: String,
     /// The roles the note is for (the author's role is added); omit for everyone who sees
     /// the dispute.
@@ -134,24 +173,36 @@ pub struct AddNoteInput {
 /// `assignAgency` / `unassignAgency`.
 #[derive(InputObject)]
 pub struct AssignAgencyInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// The agency's code, e.g. `POLDA_METRO_JAYA`.
     pub agency_code: String,
 }
 
 /// `resolveDispute`.
 #[derive(InputObject)]
 pub struct ResolveDisputeInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// How it was settled.
     pub outcome: String,
 }
 
 /// `dismissDispute` / `reopenDispute`.
 #[derive(InputObject)]
 pub struct ReasonInput {
+    /// The dispute's `id`.
     pub id: ID,
+    /// The `version` the caller last saw; a stale one is CONFLICT with the current one in
+    /// `extensions.currentVersion`.
     pub expected_version: i32,
+    /// Why it is dismissed or reopened.
     pub reason: String,
 }
 
@@ -180,14 +231,14 @@ impl DisputeMutation {
     async fn report_dispute(
         &self,
         ctx: &Context<'_>,
-        input: ReportDisputeInput,
+        #[graphql(desc = "What to do; see `ReportDisputeInput`.")] input: ReportDisputeInput,
     ) -> async_graphql::Result<ReportDisputePayload> {
         let rc = ctx.request()?;
         let report = NewReport {
             regency_code: input.regency_code,
             district_code: input.district_code,
             location_text: input.location_text,
-            occurred_at: input.occurred_at,
+            occurred_at: input.occurred_at.0,
             category: input.category,
             severity: input.severity,
             title: input.title,
@@ -219,7 +270,7 @@ impl DisputeMutation {
     async fn verify_dispute(
         &self,
         ctx: &Context<'_>,
-        input: TransitionInput,
+        #[graphql(desc = "What to do; see `TransitionInput`.")] input: TransitionInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::Verify { note: input.note };
         execute(ctx, &input.id, input.expected_version, command).await
@@ -229,7 +280,7 @@ impl DisputeMutation {
     async fn start_mediation(
         &self,
         ctx: &Context<'_>,
-        input: TransitionInput,
+        #[graphql(desc = "What to do; see `TransitionInput`.")] input: TransitionInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::StartMediation { note: input.note };
         execute(ctx, &input.id, input.expected_version, command).await
@@ -239,10 +290,10 @@ impl DisputeMutation {
     async fn record_mediation(
         &self,
         ctx: &Context<'_>,
-        input: RecordMediationInput,
+        #[graphql(desc = "What to do; see `RecordMediationInput`.")] input: RecordMediationInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::RecordMediation(Mediation {
-            held_at: input.held_at,
+            held_at: input.held_at.0,
             participants: input.participants,
             outcome: input.outcome,
         });
@@ -253,7 +304,7 @@ impl DisputeMutation {
     async fn escalate_dispute(
         &self,
         ctx: &Context<'_>,
-        input: EscalateDisputeInput,
+        #[graphql(desc = "What to do; see `EscalateDisputeInput`.")] input: EscalateDisputeInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::Escalate {
             to: input.to,
@@ -266,6 +317,7 @@ impl DisputeMutation {
     async fn classify_violation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see `ClassifyViolationInput`.")]
         input: ClassifyViolationInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::Classify {
@@ -279,7 +331,7 @@ impl DisputeMutation {
     async fn add_intel_note(
         &self,
         ctx: &Context<'_>,
-        input: AddIntelNoteInput,
+        #[graphql(desc = "What to do; see `AddIntelNoteInput`.")] input: AddIntelNoteInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::AddIntelNote { note: input.note };
         execute(ctx, &input.id, input.expected_version, command).await
@@ -289,7 +341,7 @@ impl DisputeMutation {
     async fn add_note(
         &self,
         ctx: &Context<'_>,
-        input: AddNoteInput,
+        #[graphql(desc = "What to do; see `AddNoteInput`.")] input: AddNoteInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::AddNote {
             note: input.note,
@@ -302,7 +354,7 @@ impl DisputeMutation {
     async fn assign_agency(
         &self,
         ctx: &Context<'_>,
-        input: AssignAgencyInput,
+        #[graphql(desc = "What to do; see `AssignAgencyInput`.")] input: AssignAgencyInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::AssignAgency {
             agency_code: input.agency_code,
@@ -314,7 +366,7 @@ impl DisputeMutation {
     async fn unassign_agency(
         &self,
         ctx: &Context<'_>,
-        input: AssignAgencyInput,
+        #[graphql(desc = "What to do; see `AssignAgencyInput`.")] input: AssignAgencyInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::UnassignAgency {
             agency_code: input.agency_code,
@@ -326,7 +378,7 @@ impl DisputeMutation {
     async fn resolve_dispute(
         &self,
         ctx: &Context<'_>,
-        input: ResolveDisputeInput,
+        #[graphql(desc = "What to do; see `ResolveDisputeInput`.")] input: ResolveDisputeInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::Resolve {
             outcome: input.outcome,
@@ -338,7 +390,7 @@ impl DisputeMutation {
     async fn dismiss_dispute(
         &self,
         ctx: &Context<'_>,
-        input: ReasonInput,
+        #[graphql(desc = "What to do; see `ReasonInput`.")] input: ReasonInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::Dismiss {
             reason: input.reason,
@@ -350,7 +402,7 @@ impl DisputeMutation {
     async fn reopen_dispute(
         &self,
         ctx: &Context<'_>,
-        input: ReasonInput,
+        #[graphql(desc = "What to do; see `ReasonInput`.")] input: ReasonInput,
     ) -> async_graphql::Result<DisputePayload> {
         let command = Command::Reopen {
             reason: input.reason,

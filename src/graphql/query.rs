@@ -1,7 +1,6 @@
 //! The query root. Resolvers only translate arguments and call the domain layer.
 
 use async_graphql::{Context, ID, MergedObject, Object};
-use chrono::NaiveDate;
 
 use crate::domain::reference::{self, AgencyFilter, ElectionFilter, StageFilter};
 use crate::domain::types::{AgencyKind, ElectionKind};
@@ -9,20 +8,26 @@ use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 use crate::graphql::dispute_query::DisputeQuery;
 use crate::graphql::hotspot_query::EarlyWarningQuery;
+use crate::graphql::node::{self, Kind, NodeQuery};
+use crate::graphql::scalars::Date;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::{Election, ElectionStage};
 use crate::graphql::types::region::{Province, Regency};
 
-/// The whole query root.
+/// Reads: reference data (regions, elections and their stages, candidate pairs, agencies,
+/// poskos) for everyone; disputes, statistics, the caller and the access log under the
+/// caller's role and jurisdiction.
 #[derive(MergedObject, Default)]
-pub struct Query(ReferenceQuery, DisputeQuery, EarlyWarningQuery);
+pub struct Query(ReferenceQuery, DisputeQuery, EarlyWarningQuery, NodeQuery);
 
 /// Public reference data.
 #[derive(Default)]
 pub struct ReferenceQuery;
 
-fn parse_id(field: &'static str, id: &ID) -> async_graphql::Result<i32> {
-    id.parse::<i32>()
+/// A row number from a global id of `kind`, or from the bare number such ids were before.
+fn parse_id(kind: Kind, field: &'static str, id: &ID) -> async_graphql::Result<i32> {
+    node::key_of(kind, id)
+        .parse::<i32>()
         .map_err(|_| AppError::bad_input(field, "not a valid id"))
         .gql()
 }
@@ -40,6 +45,7 @@ impl ReferenceQuery {
     async fn province(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "A Kemendagri province code, e.g. `\"31\"` for DKI Jakarta.")]
         code: String,
     ) -> async_graphql::Result<Option<Province>> {
         Ok(reference::province(&ctx.request()?.db.conn, &code)
@@ -53,6 +59,9 @@ impl ReferenceQuery {
     async fn regency(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "A Kemendagri regency/city code `PP.NN`, e.g. `\"32.76\"` for Kota Depok."
+        )]
         code: String,
     ) -> async_graphql::Result<Option<Regency>> {
         Ok(reference::regency(&ctx.request()?.db.conn, &code)
@@ -66,9 +75,12 @@ impl ReferenceQuery {
     async fn elections(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only contests in this province (its governor's and its regencies'/cities')."
+        )]
         province_code: Option<String>,
-        kind: Option<ElectionKind>,
-        year: Option<i32>,
+        #[graphql(desc = "Only contests for this office.")] kind: Option<ElectionKind>,
+        #[graphql(desc = "Only contests of this cycle, e.g. 2024.")] year: Option<i32>,
     ) -> async_graphql::Result<Vec<Election>> {
         let filter = ElectionFilter {
             province_code,
@@ -82,8 +94,12 @@ impl ReferenceQuery {
     }
 
     /// One election by id.
-    async fn election(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Election>> {
-        let id = parse_id("id", &id)?;
+    async fn election(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The election's `id`.")] id: ID,
+    ) -> async_graphql::Result<Option<Election>> {
+        let id = parse_id(Kind::Election, "id", &id)?;
         Ok(reference::election(&ctx.request()?.db.conn, id)
             .await
             .gql()?
@@ -98,18 +114,22 @@ impl ReferenceQuery {
     async fn stages(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "An election's `id`: its own stages and its cycle's national schedule.")]
         election_id: Option<ID>,
+        #[graphql(desc = "A province code: the national schedule and its elections' own stages.")]
         province_code: Option<String>,
-        active_on: Option<NaiveDate>,
+        #[graphql(desc = "Only stages running on this day (`YYYY-MM-DD`).")] active_on: Option<
+            Date,
+        >,
     ) -> async_graphql::Result<Vec<ElectionStage>> {
         let election_id = election_id
             .as_ref()
-            .map(|id| parse_id("electionId", id))
+            .map(|id| parse_id(Kind::Election, "electionId", id))
             .transpose()?;
         let filter = StageFilter {
             election_id,
             province_code,
-            active_on,
+            active_on: active_on.map(|d| d.0),
         };
         let rows = reference::stages(&ctx.request()?.db.conn, filter)
             .await
@@ -122,7 +142,10 @@ impl ReferenceQuery {
     async fn agencies(
         &self,
         ctx: &Context<'_>,
-        kind: Option<AgencyKind>,
+        #[graphql(desc = "Only agencies of this kind.")] kind: Option<AgencyKind>,
+        #[graphql(
+            desc = "Only agencies whose jurisdiction reaches this province or regency/city code."
+        )]
         region_code: Option<String>,
     ) -> async_graphql::Result<Vec<Agency>> {
         let filter = AgencyFilter { kind, region_code };
@@ -136,7 +159,7 @@ impl ReferenceQuery {
     async fn agency(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(desc = "The agency's code, e.g. `KPU_DKI`.")] code: String,
     ) -> async_graphql::Result<Option<Agency>> {
         Ok(reference::agency(&ctx.request()?.db.conn, &code)
             .await
@@ -144,11 +167,12 @@ impl ReferenceQuery {
             .map(Agency))
     }
 
-    /// The posko of a province, with its members.
+    /// The posko (pos koordinasi, the coordination post hosted by Kesbangpol) of a
+    /// province, with its member agencies.
     async fn posko(
         &self,
         ctx: &Context<'_>,
-        province_code: String,
+        #[graphql(desc = "The province's Kemendagri code, e.g. `\"31\"`.")] province_code: String,
     ) -> async_graphql::Result<Option<Posko>> {
         Ok(reference::posko(&ctx.request()?.db.conn, &province_code)
             .await

@@ -25,7 +25,9 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// are the HTTP layer's cost check (`http::limits`), made before validation and with
 /// introspection's own depth allowance.
 pub fn build_schema(config: &crate::config::Config) -> PoskoSchema {
-    let builder = schema_builder().extension(ComplexityCeiling(config.max_complexity));
+    let builder = schema_builder()
+        .extension(ComplexityCeiling(config.max_complexity))
+        .extension(ExplainFormats);
     match config.mode {
         crate::config::Mode::Production => builder.disable_suggestions().finish(),
         crate::config::Mode::Development => builder.finish(),
@@ -73,4 +75,50 @@ impl Extension for ComplexityCeiling {
         }
         Ok(result)
     }
+}
+
+/// async-graphql refuses a scalar value that `is_valid` rejects with `Invalid value for
+/// argument "input.occurredAt", expected type "DateTime"`: it names the argument but not
+/// the format. This says what the scalar expects, with the code and `field` every
+/// BAD_USER_INPUT carries.
+struct ExplainFormats;
+
+impl ExtensionFactory for ExplainFormats {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ExplainFormats)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ExplainFormats {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx)
+            .await
+            .map_err(|errors| errors.into_iter().map(explain_format).collect())
+    }
+}
+
+fn explain_format(mut error: ServerError) -> ServerError {
+    let Some(rest) = error.message.strip_prefix("Invalid value for argument \"") else {
+        return error;
+    };
+    let Some((argument, tail)) = rest.split_once('"') else {
+        return error;
+    };
+    let Some((_, expected)) = crate::graphql::scalars::EXPECTED_FORMATS
+        .iter()
+        .find(|(scalar, _)| tail == format!(", expected type \"{scalar}\""))
+    else {
+        return error;
+    };
+    let argument = argument.to_owned();
+    error.message = format!("Invalid value for argument \"{argument}\": expected {expected}");
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", ErrorCode::BadUserInput.as_str());
+    extensions.set("field", argument);
+    error
 }

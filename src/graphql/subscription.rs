@@ -120,19 +120,25 @@ async fn update(
         Some(event) => projection::event(&viewer, &dispute, &facts, event, rc)?,
         None => None,
     };
+    let dispute_ref = dispute.public_id().to_owned();
     Ok(Some(DisputeUpdate {
         dispute: Dispute::new(dispute),
-        event: event.map(DisputeEvent::new),
+        event: event.map(|event| DisputeEvent::new(event, &dispute_ref)),
     }))
 }
 
+/// Real-time updates over WebSocket (`graphql-transport-ws` on `/graphql`) or Server-Sent
+/// Events. A stream that may have missed changes ends with an error whose
+/// `extensions.code` is `RESET`: refetch, then subscribe again.
 #[Subscription]
 impl Subscription {
     /// Each time a dispute the caller may see is reported or changes (not for PUBLIC).
     async fn dispute_updated(
         &self,
         ctx: &Context<'_>,
-        filter: Option<DisputeFilterInput>,
+        #[graphql(desc = "Which disputes; omitted, all the caller may see.")] filter: Option<
+            DisputeFilterInput,
+        >,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DisputeUpdate>>> {
         let rc = context(ctx)?;
         policy::permit(&rc.viewer, Action::ListDisputes).gql()?;
@@ -167,7 +173,9 @@ impl Subscription {
     async fn dispute_stats_updated(
         &self,
         ctx: &Context<'_>,
-        filter: Option<DisputeFilterInput>,
+        #[graphql(desc = "Which disputes; omitted, all the caller may see.")] filter: Option<
+            DisputeFilterInput,
+        >,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DisputeStats>>> {
         let rc = context(ctx)?;
         let filter: DisputeFilter = filter.unwrap_or_default().into();

@@ -14,6 +14,7 @@
 mod support;
 
 mod configuration;
+mod date_inputs;
 mod demo_data;
 mod directory;
 mod dispute_lists;
@@ -27,6 +28,7 @@ mod observability;
 mod policy_matrix;
 mod protocol;
 mod reference;
+mod relay;
 mod results;
 mod schema_file;
 mod service;

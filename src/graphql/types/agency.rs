@@ -1,28 +1,39 @@
 //! Agencies, their jurisdictions and the poskos they staff.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use entity::{agency, agency_jurisdiction, posko};
 
 use super::loaded;
 use super::region::{District, Province, Regency};
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage};
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 
 /// A member body of a posko, or a national one (KPU RI, Bawaslu RI, Mabes Polri).
 pub struct Agency(pub agency::Model);
 
+/// A body that staffs a posko (Kesbangpol, KPU, Bawaslu, police, army, prosecutors,
+/// local government, community) or a national one (KPU RI, Bawaslu RI, Mabes Polri).
+/// Tokens name an agency; its jurisdiction decides which disputes its officers see.
 #[Object]
 impl Agency {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Agency, &self.0.code)
+    }
     /// Upper case with underscores, e.g. `POLDA_METRO_JAYA`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// Official name, e.g. "Polda Metro Jaya".
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// What kind of body it is; decides which token roles fit it.
     async fn kind(&self) -> async_graphql::Result<AgencyKind> {
         Ok(self.0.kind)
     }
+    /// National, provincial or regency/city level.
     async fn level(&self) -> async_graphql::Result<AgencyLevel> {
         Ok(self.0.level)
     }
@@ -62,6 +73,8 @@ impl Agency {
 /// One region of an agency's jurisdiction.
 pub struct JurisdictionEntry(pub agency_jurisdiction::Model);
 
+/// One region of an agency's jurisdiction: a province or a regency/city, fully or in
+/// some districts.
 #[Object]
 impl JurisdictionEntry {
     /// The region's code: a province (`"31"`) or a regency/city (`"32.76"`).
@@ -117,11 +130,19 @@ impl JurisdictionEntry {
 /// A province's coordination post (posko) and its member agencies.
 pub struct Posko(pub posko::Model);
 
+/// A province's posko (pos koordinasi): the election coordination post that Kesbangpol
+/// hosts and where KPU, Bawaslu, the police and the other member agencies work together.
 #[Object]
 impl Posko {
+    /// Globally unique and opaque (Relay `Node`; one posko per province); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Posko, &self.0.province_code)
+    }
+    /// The posko's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Where it is, where published.
     async fn address(&self) -> Option<&str> {
         self.0.address.as_deref()
     }
@@ -129,6 +150,7 @@ impl Posko {
     async fn hotline(&self) -> Option<&str> {
         self.0.hotline.as_deref()
     }
+    /// The province it serves.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?

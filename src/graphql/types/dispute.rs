@@ -3,9 +3,8 @@
 //! forbidden one resolves to null with a FORBIDDEN error at its path, leaving its siblings
 //! intact. The resolvers here only format.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::PageInfo;
 use async_graphql::{Context, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::dispute_event;
 
 use super::agency::Agency;
@@ -14,7 +13,7 @@ use super::region::{Province, Regency};
 use super::results::{self, RegionResult};
 use super::{loaded, stored};
 use crate::auth::policy::{self, Action, DisputeFacts, DisputeField};
-use crate::domain::clocks::Deadline;
+use crate::domain::clocks::{self, DeadlineKind};
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
 use crate::domain::projection::{self, VisibleEvent};
 use crate::domain::timeline;
@@ -24,8 +23,11 @@ use crate::domain::types::{
 use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
+use crate::graphql::scalars::Timestamp;
 
-/// A friction between campaign teams (or with officials) that the posko handles.
+/// A reported friction of the election (between campaign teams, supporters, officials or
+/// voters) that the posko handles, from report to resolution or hand-over.
 pub struct Dispute(VisibleDispute);
 
 impl Dispute {
@@ -36,6 +38,20 @@ impl Dispute {
 }
 
 impl Dispute {
+    /// One timeline event by its key, through the timeline's projection: an event the
+    /// caller may not see is NOT_FOUND, as one that does not exist.
+    pub async fn event_by_key(
+        &self,
+        ctx: &Context<'_>,
+        key: &str,
+    ) -> async_graphql::Result<DisputeEvent> {
+        let rc = ctx.request()?;
+        let facts = self.facts(ctx).await?;
+        let events = self.all_events(ctx).await?;
+        let event = projection::event_by_key(&rc.viewer, &self.0, &facts, events, key, rc).gql()?;
+        Ok(DisputeEvent::new(event, self.0.public_id()))
+    }
+
     async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
         let rows = loaded(
             ctx.request()?
@@ -66,28 +82,37 @@ impl Dispute {
     }
 }
 
+/// A reported friction of the election (money politics, neutrality, hoaxes, clashes…)
+/// that the posko handles from report to resolution or hand-over. Which disputes and which
+/// of their fields a caller sees follows the policy of its role and jurisdiction.
 #[Object]
 impl Dispute {
-    /// Opaque and random: it says nothing about how many disputes exist.
-    async fn id(&self) -> ID {
+    /// Opaque and random: it says nothing about how many disputes exist. Globally unique
+    /// (Relay `Node`): `dispute(id:)` and `node(id:)` take it.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.public_id().to_owned())
     }
     /// The posko's reference number.
     async fn ref_no(&self) -> &str {
         self.0.ref_no()
     }
+    /// A short summary.
     async fn title(&self) -> &str {
         self.0.title()
     }
+    /// What happened, as reported.
     async fn description(&self) -> &str {
         self.0.description()
     }
+    /// What it is about.
     async fn category(&self) -> async_graphql::Result<DisputeCategory> {
         Ok(self.0.category())
     }
+    /// How serious it is.
     async fn severity(&self) -> async_graphql::Result<Severity> {
         Ok(self.0.severity())
     }
+    /// Where it stands in the workflow.
     async fn status(&self) -> async_graphql::Result<DisputeStatus> {
         Ok(self.0.status())
     }
@@ -95,14 +120,17 @@ impl Dispute {
     async fn restricted(&self) -> bool {
         self.0.restricted()
     }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at()
+    /// When it happened (as reported).
+    async fn occurred_at(&self) -> Timestamp {
+        self.0.occurred_at().into()
     }
-    async fn reported_at(&self) -> DateTime<Utc> {
-        self.0.reported_at()
+    /// When it was reported to the posko.
+    async fn reported_at(&self) -> Timestamp {
+        self.0.reported_at().into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at()
+    /// When it last changed.
+    async fn updated_at(&self) -> Timestamp {
+        self.0.updated_at().into()
     }
     /// Increases with every change; mutations take it as `expectedVersion`.
     async fn version(&self) -> i32 {
@@ -116,6 +144,7 @@ impl Dispute {
     async fn district_code(&self) -> Option<&str> {
         self.0.district_code()
     }
+    /// The province where it occurred.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
@@ -126,6 +155,7 @@ impl Dispute {
         )?;
         Ok(row.map(Province))
     }
+    /// The regency or city where it occurred.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let row = loaded(
             ctx.request()?
@@ -196,7 +226,7 @@ impl Dispute {
             out.push(Escalation {
                 to: row.target,
                 reason: row.reason,
-                at: row.escalated_at,
+                at: row.escalated_at.into(),
             });
         }
         Ok(out)
@@ -232,7 +262,7 @@ impl Dispute {
             notes
                 .into_iter()
                 .map(|n| IntelNote {
-                    at: n.at,
+                    at: n.at.into(),
                     note: n.note,
                     author_agency: n.author_agency,
                 })
@@ -254,6 +284,7 @@ impl Dispute {
     async fn events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Keep only the newest N visible events (0–1000); all when omitted.")]
         last: Option<i32>,
     ) -> async_graphql::Result<Vec<DisputeEvent>> {
         let keep = match last {
@@ -275,7 +306,11 @@ impl Dispute {
             let skip = events.len().saturating_sub(keep);
             events.drain(..skip);
         }
-        Ok(events.into_iter().map(DisputeEvent).collect())
+        let dispute_ref = self.0.public_id();
+        Ok(events
+            .into_iter()
+            .map(|event| DisputeEvent::new(event, dispute_ref))
+            .collect())
     }
     /// The legal clocks running for it, each with its legal basis (calendar days, or
     /// working days where the law says so). Bawaslu's decision clock is shown
@@ -295,7 +330,10 @@ impl Dispute {
             &facts,
             &rows.unwrap_or_default(),
             chrono::Utc::now(),
-        ))
+        )
+        .into_iter()
+        .map(Deadline)
+        .collect())
     }
     /// Whether every event's hash matches its content and its predecessor (computed over
     /// the whole timeline, including events this caller cannot see).
@@ -349,47 +387,113 @@ impl Dispute {
     }
 }
 
+/// One legal clock of one dispute, with the step of the legal chain it is and the article
+/// that sets it.
+pub struct Deadline(clocks::Deadline);
+
+/// One legal clock of one dispute, with the step of the legal chain it is and the article
+/// that sets it (calendar days unless `workingDays`).
+#[Object]
+impl Deadline {
+    /// Which clock.
+    async fn kind(&self) -> DeadlineKind {
+        self.0.kind
+    }
+    /// The step of the legal chain, as `data/dispute_timelines.csv` names it.
+    async fn step(&self) -> &str {
+        &self.0.step
+    }
+    /// The article that sets the deadline, e.g. "UU 10/2016 Pasal 157(5)".
+    async fn legal_basis(&self) -> &str {
+        &self.0.legal_basis
+    }
+    /// Counted in working days (Monday to Friday, not a national holiday or collective
+    /// leave day) rather than calendar days.
+    async fn working_days(&self) -> bool {
+        self.0.working_days
+    }
+    /// When the clock runs out.
+    async fn due_at(&self) -> Timestamp {
+        self.0.due_at.into()
+    }
+    /// The latest date with the extension the law allows, where there is one.
+    async fn extended_due_at(&self) -> Option<Timestamp> {
+        self.0.extended_due_at.map(Timestamp)
+    }
+    /// Whatever the clock asks for has been done.
+    async fn met(&self) -> bool {
+        self.0.met
+    }
+    /// Not met, the dispute is still open, and `dueAt` has passed.
+    async fn overdue(&self) -> bool {
+        self.0.overdue
+    }
+}
+
 /// The reporter's identity (protected; see `Dispute.reporter`).
 #[derive(SimpleObject)]
 pub struct Reporter {
+    /// Who the reporter is.
     pub kind: ReporterKind,
+    /// The reporter's name; null when reported anonymously.
     pub name: Option<String>,
+    /// How to reach the reporter (phone or e-mail).
     pub contact: Option<String>,
 }
 
 /// An intelligence note of the police.
 #[derive(SimpleObject)]
 pub struct IntelNote {
-    pub at: DateTime<Utc>,
+    /// When it was written.
+    pub at: Timestamp,
+    /// The note's text.
     pub note: String,
+    /// The code of the police unit that wrote it.
     pub author_agency: Option<String>,
 }
 
 /// A hand-over to another body.
 #[derive(SimpleObject)]
 pub struct Escalation {
+    /// The body it was handed to.
     pub to: EscalationTarget,
+    /// Why.
     pub reason: String,
-    pub at: DateTime<Utc>,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// What the caller may do with a dispute, computed from the policy table so frontends need
 /// no copy of the rules.
 #[derive(SimpleObject)]
 pub struct ViewerCan {
+    /// May read `reporter`.
     pub read_reporter: bool,
+    /// May read `intelNotes`.
     pub read_intel_notes: bool,
+    /// May read `violation`.
     pub read_violation: bool,
+    /// May call `verifyDispute` now.
     pub verify: bool,
+    /// May call `startMediation` now.
     pub start_mediation: bool,
+    /// May call `recordMediation` now.
     pub record_mediation: bool,
+    /// May call `escalateDispute` now.
     pub escalate: bool,
+    /// May call `classifyViolation`.
     pub classify_violation: bool,
+    /// May call `addIntelNote`.
     pub add_intel_note: bool,
+    /// May call `addNote`.
     pub add_note: bool,
+    /// May call `assignAgency` and `unassignAgency`.
     pub assign_agency: bool,
+    /// May call `resolveDispute` now.
     pub resolve: bool,
+    /// May call `dismissDispute` now.
     pub dismiss: bool,
+    /// May call `reopenDispute` now.
     pub reopen: bool,
     /// The statuses the caller may move the dispute to now.
     pub transition_to: Vec<DisputeStatus>,
@@ -398,18 +502,25 @@ pub struct ViewerCan {
 /// The largest `last` of `Dispute.events`.
 pub const MAX_EVENTS_LAST: i32 = 1_000;
 
-/// One entry of the append-only timeline, as `projection::timeline` let the caller see it.
-pub struct DisputeEvent(VisibleEvent);
+/// One entry of the append-only timeline, as `projection::timeline` let the caller see it,
+/// with the public id of its dispute (for its global id).
+pub struct DisputeEvent(VisibleEvent, String);
 
 impl DisputeEvent {
-    /// Wraps an event the projection let the caller see.
-    pub fn new(event: VisibleEvent) -> Self {
-        Self(event)
+    /// Wraps an event the projection let the caller see, of the dispute with this public id.
+    pub fn new(event: VisibleEvent, dispute_ref: &str) -> Self {
+        Self(event, dispute_ref.to_owned())
     }
 }
 
+/// One entry of a dispute's append-only timeline, as the caller may see it.
 #[Object]
 impl DisputeEvent {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again while the
+    /// caller may see it. It does not tell the event's place in the timeline.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::DisputeEvent, &format!("{}:{}", self.1, self.0.key()))
+    }
     /// 1, 2, 3… without gaps in the whole timeline (events the caller may not see leave
     /// gaps in what it is shown).
     async fn seq(&self) -> i32 {
@@ -419,8 +530,9 @@ impl DisputeEvent {
     async fn kind(&self) -> &'static str {
         self.0.kind().as_str()
     }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at()
+    /// When it happened.
+    async fn at(&self) -> Timestamp {
+        self.0.at().into()
     }
     /// The `sub` (user id) of the officer who acted: ADMIN and the acting agency only;
     /// everyone else reads `actorRole` and `actorAgency`.
@@ -433,9 +545,11 @@ impl DisputeEvent {
             .gql(),
         }
     }
+    /// The role the officer acted in.
     async fn actor_role(&self) -> async_graphql::Result<Role> {
         Ok(self.0.actor_role())
     }
+    /// The code of the officer's agency, e.g. `BAWASLU_DKI`.
     async fn actor_agency(&self) -> Option<&str> {
         self.0.actor_agency()
     }
@@ -443,6 +557,7 @@ impl DisputeEvent {
     async fn changes(&self) -> Option<&str> {
         self.0.changes()
     }
+    /// The note written with it (a note, a reason, a mediation's outcome).
     async fn note(&self) -> Option<&str> {
         self.0.note()
     }
@@ -467,13 +582,29 @@ impl DisputeEvent {
     }
 }
 
-/// `totalCount` of a dispute connection, counted only when asked for.
-pub struct DisputeTotals {
-    pub filter: DisputeFilter,
+pub struct DisputeConnection {
+    page_info: PageInfo,
+    edges: Vec<DisputeEdge>,
+    filter: DisputeFilter,
 }
 
+/// A page of disputes: a Relay connection (`edges { cursor node }`, `nodes`, `pageInfo`)
+/// with `totalCount`.
 #[Object]
-impl DisputeTotals {
+impl DisputeConnection {
+    /// Whether there are disputes before and after this page, and the cursors to continue
+    /// from.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    /// The page's disputes with their cursors.
+    async fn edges(&self) -> &[DisputeEdge] {
+        &self.edges
+    }
+    /// The page's disputes, without cursors.
+    async fn nodes(&self) -> Vec<&Dispute> {
+        self.edges.iter().map(|edge| &edge.node).collect()
+    }
     /// How many disputes match the filter in the caller's scope.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let rc = ctx.request()?;
@@ -487,22 +618,44 @@ impl DisputeTotals {
     }
 }
 
-/// A Relay connection of disputes.
-pub type DisputeConnection = Connection<String, Dispute, DisputeTotals>;
+pub struct DisputeEdge {
+    cursor: String,
+    node: Dispute,
+}
+
+/// One dispute of a page and its cursor.
+#[Object]
+impl DisputeEdge {
+    /// An opaque position: pass it as `after` (or `before`) to continue from this dispute.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    /// The dispute.
+    async fn node(&self) -> &Dispute {
+        &self.node
+    }
+}
 
 /// Builds a connection page.
 pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> DisputeConnection {
-    let mut connection = Connection::with_additional_fields(
-        page.has_previous_page,
-        page.has_next_page,
-        DisputeTotals { filter },
-    );
-    connection.edges.extend(
-        page.rows
-            .into_iter()
-            .map(|row| Edge::new(disputes::encode_cursor(row.public_id()), Dispute(row))),
-    );
-    connection
+    let edges: Vec<DisputeEdge> = page
+        .rows
+        .into_iter()
+        .map(|row| DisputeEdge {
+            cursor: disputes::encode_cursor(row.public_id()),
+            node: Dispute(row),
+        })
+        .collect();
+    DisputeConnection {
+        page_info: PageInfo {
+            has_previous_page: page.has_previous_page,
+            has_next_page: page.has_next_page,
+            start_cursor: edges.first().map(|edge| edge.cursor.clone()),
+            end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+        },
+        edges,
+        filter,
+    }
 }
 
 /// A count under one value of a dimension.
@@ -511,6 +664,7 @@ pub struct Count {
     /// The value (a status, category, severity, province code or stage code; `NONE` when
     /// the dispute has none).
     pub key: String,
+    /// How many disputes (for PUBLIC, rounded down to a multiple of k).
     pub count: i64,
 }
 
@@ -561,6 +715,10 @@ impl DisputeStats {
     }
 }
 
+/// Aggregate counts of disputes, each computed only when selected, under the caller's
+/// scope (for PUBLIC: every dispute that is not restricted), each list ordered by key.
+/// PUBLIC's counts are k-anonymous: rounded down to a multiple of k (default 5), a key whose
+/// count rounds to 0 is left out, and `total` is the rounded exact total.
 #[Object]
 impl DisputeStats {
     /// The sum of `byStatus` (a dispute has exactly one status).
@@ -571,15 +729,19 @@ impl DisputeStats {
         }
         rc.published_total(&self.filter).await.gql()
     }
+    /// Counts by status.
     async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Status).await
     }
+    /// Counts by category.
     async fn by_category(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Category).await
     }
+    /// Counts by severity.
     async fn by_severity(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Severity).await
     }
+    /// Counts by province code.
     async fn by_province(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Province).await
     }

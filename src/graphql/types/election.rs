@@ -1,7 +1,6 @@
 //! Elections, their stages and candidate pairs.
 
 use async_graphql::{Context, ID, Object};
-use chrono::NaiveDate;
 use entity::{candidate_pair, election, election_stage};
 
 use super::loaded;
@@ -9,24 +8,35 @@ use super::region::{Province, Regency};
 use super::results::RegionResult;
 use crate::domain::types::{ElectionKind, NominationPath, StagePhase, WinRule};
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
+use crate::graphql::scalars::Date;
 
 /// One contest: a governor's, a regent's or a mayor's, in one cycle.
 pub struct Election(pub election::Model);
 
+/// One contest of a Pilkada (regional head election): a governor's, a regent's or a
+/// mayor's, in one cycle (e.g. 27 November 2024).
 #[Object]
 impl Election {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Globally unique and opaque (Relay `Node`); `node(id:)`, `election(id:)`,
+    /// `stages(electionId:)` and `createStage` take it (and the bare numbers these ids
+    /// were before).
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Election, &self.0.id.to_string())
     }
+    /// The office it fills.
     async fn kind(&self) -> async_graphql::Result<ElectionKind> {
         Ok(self.0.kind)
     }
+    /// The cycle's year, e.g. 2024.
     async fn year(&self) -> i32 {
         self.0.year
     }
-    async fn voting_date(&self) -> NaiveDate {
-        self.0.voting_date
+    /// Election day.
+    async fn voting_date(&self) -> Date {
+        self.0.voting_date.into()
     }
+    /// How the contest is won.
     async fn win_rule(&self) -> async_graphql::Result<WinRule> {
         Ok(self.0.win_rule)
     }
@@ -106,11 +116,15 @@ impl Election {
 /// A stage (tahapan) of the schedule: national, or one election's own.
 pub struct ElectionStage(pub election_stage::Model);
 
+/// A stage (tahapan) of the election schedule: national (PKPU 2/2024, e.g. the campaign
+/// or the quiet period, masa tenang) or one election's own (e.g. Jakarta's planned second
+/// round).
 #[Object]
 impl ElectionStage {
-    /// For `updateStage`.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` and `updateStage` take it
+    /// (and the bare numbers these ids were before).
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::ElectionStage, &self.0.id.to_string())
     }
     /// Stable code, e.g. `MASA_TENANG`.
     async fn code(&self) -> &str {
@@ -124,16 +138,17 @@ impl ElectionStage {
     async fn label_en(&self) -> &str {
         &self.0.label_en
     }
+    /// Preparation (persiapan) or implementation (penyelenggaraan).
     async fn phase(&self) -> async_graphql::Result<StagePhase> {
         Ok(self.0.phase)
     }
     /// First day, when published.
-    async fn starts_on(&self) -> Option<NaiveDate> {
-        self.0.starts_on
+    async fn starts_on(&self) -> Option<Date> {
+        self.0.starts_on.map(Date)
     }
     /// Last day, when published.
-    async fn ends_on(&self) -> Option<NaiveDate> {
-        self.0.ends_on
+    async fn ends_on(&self) -> Option<Date> {
+        self.0.ends_on.map(Date)
     }
     /// The rule in words when the dates are relative or missing (e.g. "within 5 days
     /// after the Constitutional Court …").
@@ -161,6 +176,7 @@ impl ElectionStage {
     async fn is_national(&self) -> bool {
         self.0.election_id.is_none()
     }
+    /// The cycle's year.
     async fn year(&self) -> i32 {
         self.0.year
     }
@@ -181,8 +197,15 @@ impl ElectionStage {
 /// A candidate pair (pasangan calon) on one election's ballot.
 pub struct CandidatePair(pub candidate_pair::Model);
 
+/// A candidate pair (pasangan calon, paslon): a head of region and a deputy on one
+/// election's ballot.
 #[Object]
 impl CandidatePair {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::CandidatePair, &self.0.id.to_string())
+    }
+    /// The pair's number on the ballot (nomor urut).
     async fn ballot_number(&self) -> i32 {
         self.0.ballot_number
     }
@@ -198,6 +221,7 @@ impl CandidatePair {
     async fn short_name(&self) -> Option<&str> {
         self.0.short_name.as_deref()
     }
+    /// By parties or independent.
     async fn nomination_path(&self) -> async_graphql::Result<NominationPath> {
         Ok(self.0.nomination_path)
     }
@@ -219,6 +243,7 @@ impl CandidatePair {
     async fn result(&self) -> Option<&str> {
         self.0.result.as_deref()
     }
+    /// The contest the pair runs in.
     async fn election(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Election>> {
         let row = loaded(
             ctx.request()?

@@ -1,7 +1,7 @@
 //! Early warning: hotspots and the vulnerability ratings they weigh.
 
+use crate::graphql::scalars::{Date, Timestamp};
 use async_graphql::{Context, Object};
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::vulnerability_index;
 
 use super::dispute::Count;
@@ -104,16 +104,16 @@ impl Hotspot {
             .collect()
     }
     /// Start of the window (inclusive).
-    async fn window_start(&self) -> DateTime<Utc> {
-        self.0.window_start
+    async fn window_start(&self) -> Timestamp {
+        self.0.window_start.into()
     }
     /// End of the window (exclusive): now, or for PUBLIC the last midnight UTC.
-    async fn window_end(&self) -> DateTime<Utc> {
-        self.0.window_end
+    async fn window_end(&self) -> Timestamp {
+        self.0.window_end.into()
     }
     /// Start of the previous window, which ends at `windowStart`.
-    async fn previous_window_start(&self) -> DateTime<Utc> {
-        self.0.previous_start
+    async fn previous_window_start(&self) -> Timestamp {
+        self.0.previous_start.into()
     }
 }
 
@@ -163,8 +163,8 @@ impl VulnerabilityRating {
         self.0.indicators_present
     }
     /// When Bawaslu published the edition.
-    async fn published_on(&self) -> NaiveDate {
-        self.0.published_on
+    async fn published_on(&self) -> Date {
+        self.0.published_on.into()
     }
     /// Where the figure comes from.
     async fn source(&self) -> &str {

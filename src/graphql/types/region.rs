@@ -1,6 +1,6 @@
 //! Provinces, regencies/cities and districts.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use entity::{district, province, regency};
 
 use super::agency::Posko;
@@ -9,12 +9,18 @@ use super::loaded;
 use super::results::{self, RegionResult};
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
+use crate::graphql::node::{self, Kind};
 
 /// A province (provinsi), by its Kemendagri code such as `"31"`.
 pub struct Province(pub province::Model);
 
+/// A province (provinsi), by its Kemendagri code such as `"31"` (DKI Jakarta).
 #[Object]
 impl Province {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Province, &self.0.code)
+    }
     /// Kemendagri code, e.g. `"31"` for DKI Jakarta.
     async fn code(&self) -> &str {
         &self.0.code
@@ -64,8 +70,14 @@ impl Province {
 /// A regency (kabupaten) or city (kota), by its code such as `"32.76"`.
 pub struct Regency(pub regency::Model);
 
+/// A regency (kabupaten) or city (kota), by its Kemendagri code such as `"32.76"`
+/// (Kota Depok).
 #[Object]
 impl Regency {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::Regency, &self.0.code)
+    }
     /// Kemendagri code `PP.NN`; `NN` 01–69 is a kabupaten, 71–99 a kota.
     async fn code(&self) -> &str {
         &self.0.code
@@ -74,6 +86,7 @@ impl Regency {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Regency (kabupaten) or city (kota).
     async fn kind(&self) -> async_graphql::Result<RegencyKind> {
         Ok(self.0.kind)
     }
@@ -82,6 +95,7 @@ impl Regency {
     async fn is_administrative(&self) -> bool {
         self.0.is_administrative
     }
+    /// The province it belongs to.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
         let row = loaded(
             ctx.request()?
@@ -124,14 +138,22 @@ impl Regency {
 /// A district (kecamatan), by its code such as `"36.03.13"`.
 pub struct District(pub district::Model);
 
+/// A district (kecamatan), by its Kemendagri code such as `"36.03.13"`.
 #[Object]
 impl District {
+    /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again.
+    pub(crate) async fn id(&self) -> ID {
+        node::global_id(Kind::District, &self.0.code)
+    }
+    /// Kemendagri code `PP.NN.KK`, e.g. `"36.03.13"`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// Official name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The regency or city it belongs to.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let row = loaded(
             ctx.request()?
