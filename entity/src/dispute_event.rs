@@ -24,6 +24,9 @@ pub struct Model {
     /// The random salt the hash commits to; never served. `None` for events written
     /// before salts existed (their hashes are never served).
     pub salt: Option<String>,
+    /// Random bits the public id of an event without a salt derives from (migration 12);
+    /// `None` for salted events, whose id derives from their salt. Never served.
+    pub key_salt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

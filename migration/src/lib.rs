@@ -16,6 +16,7 @@ mod m20241101_000008_dispute_tally;
 mod m20241101_000009_opaque_ids_and_salts;
 mod m20261130_000010_vulnerability_index;
 mod m20261130_000011_region_results;
+mod m20261201_000012_event_key_salts;
 
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20241101_000009_opaque_ids_and_salts::Migration),
             Box::new(m20261130_000010_vulnerability_index::Migration),
             Box::new(m20261130_000011_region_results::Migration),
+            Box::new(m20261201_000012_event_key_salts::Migration),
         ]
     }
 }

@@ -435,6 +435,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                     prev_hash: Set(prev_hash.clone()),
                     hash: Set(hash.clone()),
                     salt: Set(Some(salt)),
+                    key_salt: Set(None),
                 });
                 if *kind == EventKind::Escalated
                     && let Some(target) = escalated_to

@@ -76,12 +76,16 @@ pub fn event_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-/// An event's key in its `DisputeEvent.id`: 128 bits derived from its random salt and its
-/// hash. It names the event without saying where it sits in the timeline (a `seq` would
-/// count the events before it that the reader may not see) or how many events exist (the
-/// row id would), and, as the salt is never served, it confirms no guess of content.
+/// An event's key in its `DisputeEvent.id`: 128 bits derived from a secret of the event's
+/// own and its hash. It names the event without saying where it sits in the timeline (a
+/// `seq` would count the events before it that the reader may not see) or how many events
+/// exist (the row id would), and, as the secret is never served, it confirms no guess of
+/// content. The secret is the salt; an event written before salts existed has random
+/// `key_salt` bits instead (migration 12), since its hash alone is computable from guessed
+/// content.
 pub fn event_key(event: &dispute_event::Model) -> String {
-    let material = serde_json::json!(["event-key", event.salt, event.hash]).to_string();
+    let secret = event.salt.as_deref().or(event.key_salt.as_deref());
+    let material = serde_json::json!(["event-key", secret, event.hash]).to_string();
     hex::encode(&Sha256::digest(material.as_bytes())[..16])
 }
 

@@ -499,6 +499,7 @@ pub async fn append_event<C: ConnectionTrait>(
         prev_hash: Set(prev_hash),
         hash: Set(hash),
         salt: Set(Some(salt)),
+        key_salt: Set(None),
     })
     .exec_without_returning(db)
     .await?;

@@ -560,3 +560,103 @@ async fn a_forbidden_field_is_present_and_null_not_left_out() {
         Some("FORBIDDEN")
     );
 }
+
+/// Events written before salts existed have hashes computable from guessed content. Their
+/// public ids must not be derived from those hashes alone: migration 12 gives each such
+/// event random bits of its own, and the id changes with them.
+#[tokio::test]
+async fn ids_of_events_from_before_salts_rest_on_secret_bits() {
+    use migration::MigratorTrait as _;
+    use sha2::Digest as _;
+    let app = spawn_app().await;
+    let conn = &app.db.conn;
+    let id = insert_dispute(conn, NewDispute::default()).await;
+    crate::support::fixtures::append_event(
+        conn,
+        id,
+        crate::support::fixtures::NewEvent {
+            kind: "NOTE",
+            role: "ADMIN",
+            note: Some("catatan lama"),
+            audience: None,
+        },
+    )
+    .await;
+    // Make both events look as they did before migration 9, then run migration 12 again.
+    conn.execute_unprepared(&format!(
+        "UPDATE dispute_event SET salt = NULL, key_salt = NULL WHERE dispute_id = {id}"
+    ))
+    .await
+    .unwrap();
+    migration::Migrator::down(conn, Some(1)).await.unwrap();
+    migration::Migrator::up(conn, None).await.unwrap();
+
+    let events = dispute_event::Entity::find()
+        .filter(dispute_event::Column::DisputeId.eq(id))
+        .order_by_asc(dispute_event::Column::Seq)
+        .all(conn)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    let mut secrets = std::collections::HashSet::new();
+    for event in &events {
+        let secret = event.key_salt.clone().expect("migration 12 gave it bits");
+        assert!(secret.len() == 32 && secret.bytes().all(|b| b.is_ascii_hexdigit()));
+        secrets.insert(secret);
+    }
+    assert_eq!(secrets.len(), 2, "each event its own bits");
+
+    // The ids served are not what anyone could compute from the (guessable) hash alone.
+    let public_id = dispute_public_id(conn, id).await;
+    let answer = app
+        .gql_as(
+            Some(&token("ADMIN", "KESBANGPOL_DKI")),
+            "query($id: ID!) { dispute(id: $id) { events { id } } }",
+            json!({ "id": public_id }),
+        )
+        .await;
+    let served: Vec<String> = answer.body["data"]["dispute"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(served.len(), 2, "{:#}", answer.body);
+    for event in &events {
+        let unsalted = serde_json::json!(["event-key", null, event.hash]).to_string();
+        let guessable = hex::encode(&sha2::Sha256::digest(unsalted.as_bytes())[..16]);
+        let guessable_id = posko::graphql::node::global_id(
+            posko::graphql::node::Kind::DisputeEvent,
+            &format!("{public_id}:{guessable}"),
+        );
+        assert!(
+            !served.contains(&guessable_id.0),
+            "an id from the hash alone"
+        );
+    }
+    // And each still refetches through node(id:).
+    for id in &served {
+        let node = app
+            .gql_as(
+                Some(&token("ADMIN", "KESBANGPOL_DKI")),
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(
+            node.body["data"]["node"]["id"],
+            json!(id),
+            "{:#}",
+            node.body
+        );
+    }
+}
+
+async fn dispute_public_id(conn: &sea_orm::DatabaseConnection, id: i32) -> String {
+    entity::dispute::Entity::find_by_id(id)
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap()
+        .public_id
+}

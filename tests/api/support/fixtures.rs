@@ -193,6 +193,7 @@ pub async fn append_event(db: &DatabaseConnection, dispute_id: i32, event: NewEv
         prev_hash: Set(prev),
         hash: Set(hash),
         salt: Set(Some(salt)),
+        key_salt: Set(None),
     }
     .insert(db)
     .await
