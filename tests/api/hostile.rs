@@ -487,26 +487,14 @@ async fn instances_started_together_on_an_empty_postgresql_database_all_start() 
 #[test]
 fn sigterm_ends_the_process_within_the_grace_period_with_a_request_in_flight() {
     use std::io::Write as _;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("posko.db").display()
+    let mut server = crate::support::process::ServerProcess::start(
+        &[
+            ("POSKO_SHUTDOWN_GRACE_SECS", "1"),
+            ("POSKO_BODY_TIMEOUT_MS", "60000"),
+        ],
+        false,
     );
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
-        .env("POSKO_DATABASE_URL", &url)
-        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSKO_JWT_SECRET", crate::support::TEST_SECRET)
-        .env("POSKO_SHUTDOWN_GRACE_SECS", "1")
-        .env("POSKO_BODY_TIMEOUT_MS", "60000")
-        .env("POSKO_LOG", "warn")
-        .stderr(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (port, child) = (server.port, &mut server.child);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut socket = loop {
         if let Ok(socket) = std::net::TcpStream::connect(("127.0.0.1", port)) {

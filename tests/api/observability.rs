@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::support::process::ServerProcess;
 use crate::support::tokens::token;
-use crate::support::{TEST_SECRET, spawn_app, spawn_app_with};
+use crate::support::{spawn_app, spawn_app_with};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -128,66 +129,25 @@ fn an_unparsable_trusted_proxy_stops_the_start() {
 
 /// The development log, written to a pipe, has no colour codes, and each request's line
 /// names its duration, operation, caller and ids.
-#[test]
-fn the_request_line_says_who_asked_what_and_how_long_it_took() {
-    use std::io::Read as _;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("posko.db").display()
-    );
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
-        .env("POSKO_DATABASE_URL", &url)
-        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSKO_JWT_SECRET", TEST_SECRET)
-        .env("POSKO_LOG", "info,sqlx=off")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let bearer = token("BAWASLU", "BAWASLU_DKI");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let answer: Value = client
-            .post(format!("{base}/graphql"))
-            .bearer_auth(&bearer)
-            .header("x-request-id", "briefing-0700")
-            .header("traceparent", TRACEPARENT)
-            .json(&json!({ "query": "query MorningBriefing { me { role } }", "operationName": "MorningBriefing" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["data"]["me"]["role"], "BAWASLU");
-    });
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = child.wait();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
+#[tokio::test]
+async fn the_request_line_says_who_asked_what_and_how_long_it_took() {
+    let server = ServerProcess::start(&[("POSKO_LOG", "info,sqlx=off")], true);
+    server.ready().await;
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", server.base_url))
+        .bearer_auth(token("BAWASLU", "BAWASLU_DKI"))
+        .header("x-request-id", "briefing-0700")
+        .header("traceparent", TRACEPARENT)
+        .json(&json!({ "query": "query MorningBriefing { me { role } }", "operationName": "MorningBriefing" }))
+        .send()
+        .await
         .unwrap()
-        .read_to_string(&mut logs)
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["me"]["role"], "BAWASLU");
+    let logs = tokio::task::spawn_blocking(move || server.stop())
+        .await
         .unwrap();
     assert!(
         !logs.contains('\u{1b}'),
@@ -244,40 +204,18 @@ async fn spans_are_exported_over_otlp_continuing_the_callers_trace() {
     let endpoint = format!("http://{}", collector.addrs()[0]);
     tokio::spawn(collector.run());
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("posko.db").display()
+    let server = ServerProcess::start(
+        &[
+            ("POSKO_LOG", "info,sqlx=off"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+        ],
+        false,
     );
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
-        .env("POSKO_DATABASE_URL", &url)
-        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSKO_JWT_SECRET", TEST_SECRET)
-        .env("POSKO_LOG", "info,sqlx=off")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-        .stderr(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    server.ready().await;
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let base = server.base_url.clone();
     let answer: Value = client
         .post(format!("{base}/graphql"))
         .bearer_auth(token("KPU", "KPU_DKI"))
@@ -291,11 +229,7 @@ async fn spans_are_exported_over_otlp_continuing_the_callers_trace() {
         .unwrap();
     assert_eq!(answer["data"]["me"]["role"], "KPU");
     // SIGTERM: the server drains and the exporter flushes what it holds.
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    let _ = tokio::task::spawn_blocking(move || server.stop()).await;
     let exported = received.lock().unwrap().join("\n");
     assert!(!exported.is_empty(), "nothing reached the collector");
     for expected in [

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::support::process::ServerProcess;
 use crate::support::tokens::token;
 use crate::support::{TestApp, spawn_app, spawn_app_with};
 
@@ -462,64 +463,45 @@ async fn every_response_has_a_request_id_and_internal_errors_show_only_it() {
     );
 }
 
-#[test]
-fn logs_never_hold_tokens_variables_reporters_or_intel() {
-    use std::io::Read as _;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("posko.db").display()
+#[tokio::test]
+async fn logs_never_hold_tokens_variables_reporters_or_intel() {
+    let server = ServerProcess::start(
+        &[
+            ("POSKO_ENV", "production"),
+            (
+                "POSKO_LOG",
+                "trace,sqlx=off,posko::sql=off,h2=off,hyper=off",
+            ),
+        ],
+        true,
     );
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
-        .env("POSKO_DATABASE_URL", &url)
-        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSKO_ENV", "production")
-        .env("POSKO_JWT_SECRET", crate::support::TEST_SECRET)
-        .env(
-            "POSKO_LOG",
-            "trace,sqlx=off,posko::sql=off,h2=off,hyper=off",
-        )
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    server.ready().await;
     let bearer = token("ADMIN", "KESBANGPOL_DKI");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let report = json!({ "query": "mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id reporter { name } } } }",
-            "variables": { "input": { "regencyCode": "31.71", "occurredAt": "2024-11-20T10:00:00Z", "category": "CLASH", "severity": "LOW",
-                "title": "SENTINEL-TITLE", "description": "SENTINEL-DESCRIPTION", "reporter": { "name": "SENTINEL-REPORTER", "kind": "VOTER" } } } });
-        let answer: Value = client.post(format!("{base}/graphql")).bearer_auth(&bearer).json(&report).send().await.unwrap().json().await.unwrap();
-        assert_eq!(answer["data"]["reportDispute"]["dispute"]["reporter"]["name"], "SENTINEL-REPORTER");
-        let get = format!("{base}/graphql?query=%7B%20me%20%7B%20role%20%7D%20%7D&variables=%7B%22x%22%3A%22SENTINEL-GET%22%7D");
-        client.get(get).bearer_auth(&bearer).send().await.unwrap();
-    });
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = child.wait();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
+    let client = reqwest::Client::new();
+    let base = server.base_url.clone();
+    let report = json!({ "query": "mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id reporter { name } } } }",
+        "variables": { "input": { "regencyCode": "31.71", "occurredAt": "2024-11-20T10:00:00Z", "category": "CLASH", "severity": "LOW",
+            "title": "SENTINEL-TITLE", "description": "SENTINEL-DESCRIPTION", "reporter": { "name": "SENTINEL-REPORTER", "kind": "VOTER" } } } });
+    let answer: Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&bearer)
+        .json(&report)
+        .send()
+        .await
         .unwrap()
-        .read_to_string(&mut logs)
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["data"]["reportDispute"]["dispute"]["reporter"]["name"],
+        "SENTINEL-REPORTER"
+    );
+    let get = format!(
+        "{base}/graphql?query=%7B%20me%20%7B%20role%20%7D%20%7D&variables=%7B%22x%22%3A%22SENTINEL-GET%22%7D"
+    );
+    client.get(get).bearer_auth(&bearer).send().await.unwrap();
+    let logs = tokio::task::spawn_blocking(move || server.stop())
+        .await
         .unwrap();
     assert!(
         logs.contains("request finished") && logs.contains("request_id"),

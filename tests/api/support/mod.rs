@@ -3,6 +3,7 @@
 pub mod db;
 pub mod fixtures;
 pub mod hostile;
+pub mod process;
 pub mod tokens;
 
 use std::sync::Once;
