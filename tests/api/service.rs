@@ -130,58 +130,57 @@ async fn seeding_twice_changes_nothing() {
     assert!(seed::run(&db.conn).await.expect("third seed").is_none());
 }
 
+/// Requests the server has begun reading when SIGTERM arrives are answered before it
+/// exits. Each request sends half its body before the signal and the rest after, so it is
+/// in flight by construction, not by a guess at how long a query takes.
 #[test]
 fn sigterm_lets_in_flight_requests_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("posko.db").display()
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_posko"))
-        .env("POSKO_DATABASE_URL", &url)
-        .env("POSKO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSKO_JWT_SECRET", crate::support::TEST_SECRET)
-        .env("POSKO_LOG", "error")
-        .spawn()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let answers = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-                break;
+    use std::io::{Read as _, Write as _};
+    let server = crate::support::process::ServerProcess::start(&[("POSKO_LOG", "error")], false);
+    let body =
+        serde_json::json!({ "query": "{ provinces { code regencies { code } } }" }).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut sockets: Vec<std::net::TcpStream> = Vec::new();
+    while sockets.len() < 8 {
+        match std::net::TcpStream::connect(("127.0.0.1", server.port)) {
+            Ok(mut socket) => {
+                write!(
+                    socket,
+                    "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                    body.len()
+                )
+                .unwrap();
+                sockets.push(socket);
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Err(_) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the server did not start"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
         }
-        // A heavy document keeps these requests in flight while the signal arrives.
-        let heavy = serde_json::json!({ "query": "{ provinces { regencies { code elections { id stages { code name } candidates { ballotNumber } } } } }" });
-        let requests: Vec<_> = (0..8)
-            .map(|_| {
-                let client = client.clone();
-                let url = format!("{base}/graphql");
-                let body = heavy.clone();
-                tokio::spawn(async move { client.post(url).json(&body).send().await.map(|r| r.status().as_u16()) })
-            })
-            .collect();
-        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let mut statuses = Vec::new();
-        for request in requests {
-            statuses.push(request.await.unwrap());
-        }
-        statuses
-    });
-    let status = child.wait().unwrap();
+    }
+    // Time for the server to accept the connections and start reading the bodies.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.child.id().to_string())
+        .status();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut answers = Vec::new();
+    for socket in &mut sockets {
+        socket.write_all(tail.as_bytes()).unwrap();
+        let mut response = String::new();
+        let _ = socket.read_to_string(&mut response);
+        answers.push(response.lines().next().unwrap_or_default().to_owned());
+    }
+    let mut server = server;
+    let status = server.child.wait().unwrap();
     assert!(status.success(), "the server exits cleanly: {status:?}");
-    let finished = answers.iter().filter(|a| matches!(a, Ok(200))).count();
-    assert_eq!(finished, 8, "in-flight requests finish: {answers:?}");
+    assert!(
+        answers.iter().all(|a| a.starts_with("HTTP/1.1 200")),
+        "in-flight requests finish: {answers:?}"
+    );
 }
