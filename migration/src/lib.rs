@@ -18,6 +18,17 @@ mod m20261130_000010_vulnerability_index;
 mod m20261130_000011_region_results;
 mod m20261201_000012_event_key_salts;
 
+/// An SQL expression for 128 random bits as 32 lower-case hex digits, from each database's
+/// own strong source (for backfilling random ids and salts).
+pub(crate) fn random_hex_128(backend: sea_orm_migration::sea_orm::DbBackend) -> &'static str {
+    match backend {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => {
+            "replace(gen_random_uuid()::text, '-', '')"
+        }
+        _ => "lower(hex(randomblob(16)))",
+    }
+}
+
 /// The ordered list of Posko's migrations.
 pub struct Migrator;
 

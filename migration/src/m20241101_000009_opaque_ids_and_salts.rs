@@ -5,7 +5,7 @@
 //! verify, and their hashes are never served. The access log keeps the public id it shows.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::sea_orm::ConnectionTrait;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -47,11 +47,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // 128 random bits per existing dispute, from each database's own strong source.
-        let random = match manager.get_database_backend() {
-            DbBackend::Postgres => "replace(gen_random_uuid()::text, '-', '')",
-            _ => "lower(hex(randomblob(16)))",
-        };
+        let random = crate::random_hex_128(manager.get_database_backend());
         manager
             .get_connection()
             .execute_unprepared(&format!(

@@ -55,10 +55,13 @@ impl RemoteKeys {
         self.fetch_locked().await
     }
 
-    /// Fetches the set unless one was attempted within the minimum interval; whether the
-    /// keys were fetched.
+    /// Fetches the set unless one was attempted within the minimum interval or one is under
+    /// way; whether the keys were fetched. A request never queues behind a fetch: tokens
+    /// with made-up `kid`s must not hold connections for the provider's timeout each.
     pub async fn refresh_if_due(&self) -> bool {
-        let mut last = self.last_attempt.lock().await;
+        let Ok(mut last) = self.last_attempt.try_lock() else {
+            return false;
+        };
         if last.is_some_and(|at| at.elapsed() < self.min_interval) {
             return false;
         }

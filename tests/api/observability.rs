@@ -57,7 +57,7 @@ async fn a_callers_request_id_and_trace_context_are_echoed_and_bad_ones_replaced
         assert!(answer.headers().get("traceparent").is_none());
     }
 
-    // INTERNAL answers quote the id; without one sent, a fresh one is made and echoed.
+    // Without one sent, a fresh one is made and echoed.
     let answer = post(&app, &[], "{ me { role } }").await;
     assert_eq!(answer.headers()["x-request-id"].len(), 36);
 }
