@@ -17,6 +17,9 @@ mod m20241101_000009_opaque_ids_and_salts;
 mod m20261130_000010_vulnerability_index;
 mod m20261130_000011_region_results;
 mod m20261201_000012_event_key_salts;
+mod m20261201_000013_reference_version;
+
+pub use m20261201_000013_reference_version::REFERENCE_TABLES;
 
 /// An SQL expression for 128 random bits as 32 lower-case hex digits, from each database's
 /// own strong source (for backfilling random ids and salts).
@@ -48,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_vulnerability_index::Migration),
             Box::new(m20261130_000011_region_results::Migration),
             Box::new(m20261201_000012_event_key_salts::Migration),
+            Box::new(m20261201_000013_reference_version::Migration),
         ]
     }
 }

@@ -26,6 +26,34 @@ pub struct Database {
     url: Arc<str>,
 }
 
+/// The pool settings of both backends.
+fn connect_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
+        .sqlx_logging(false)
+        // sqlx pings a connection on every checkout by default: one more round trip
+        // per statement (measured: 4 sends per one-statement request). Only a
+        // connection idle long enough to have been dropped by a restart or a proxy is
+        // pinged; a busy one that broke fails one statement and leaves the pool.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        // Posko's statements are short OLTP reads over an index; PostgreSQL's JIT would
+        // spend ~300 ms compiling each one whose estimated cost crosses
+        // `jit_above_cost` (measured on the dispute statistics query).
+        .map_sqlx_postgres_opts(|opts| opts.options([("jit", "off")]))
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    options
+}
+
 /// The PostgreSQL advisory lock key that serialises migrations and seeding across
 /// instances (an arbitrary constant: "posko" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x0070_6f73_6b6f;
@@ -44,29 +72,7 @@ impl Database {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(max_connections)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(acquire_timeout)
-            .sqlx_logging(false)
-            // sqlx pings a connection on every checkout by default: one more round trip
-            // per statement (measured: 4 sends per one-statement request). Only a
-            // connection idle long enough to have been dropped by a restart or a proxy is
-            // pinged; a busy one that broke fails one statement and leaves the pool.
-            .test_before_acquire_if_idle_for(Duration::from_secs(30))
-            // Posko's statements are short OLTP reads over an index; PostgreSQL's JIT would
-            // spend ~300 ms compiling each one whose estimated cost crosses
-            // `jit_above_cost` (measured on the dispute statistics query).
-            .map_sqlx_postgres_opts(|opts| opts.options([("jit", "off")]))
-            .map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    .create_if_missing(true)
-            });
+        let options = connect_options(url, max_connections, acquire_timeout);
         let mut conn = sea_orm::Database::connect(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
@@ -142,6 +148,19 @@ impl Database {
             .await;
         let _ = lock.close().await;
         result
+    }
+
+    /// A one-connection pool for background work that belongs to no request (the
+    /// reference data's version checks): its statements are neither counted nor traced,
+    /// so per-request statement counts and the benchmark's captured SQL stay exact. An
+    /// in-memory SQLite database cannot be opened twice, so there the main pool serves.
+    pub async fn background_connection(&self) -> anyhow::Result<DatabaseConnection> {
+        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+            return Ok(self.conn.clone());
+        }
+        sea_orm::Database::connect(connect_options(&self.url, 1, Duration::from_secs(10)))
+            .await
+            .with_context(|| format!("cannot connect to the database at {}", redact(&self.url)))
     }
 
     /// How many SQL statements this pool has run since it was opened.

@@ -11,6 +11,8 @@ pub mod hotspots;
 pub mod paging;
 pub mod projection;
 pub mod reference;
+pub mod reference_cache;
+pub mod reference_snapshot;
 pub mod report;
 pub mod tally;
 pub mod timeline;

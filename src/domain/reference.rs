@@ -1,23 +1,14 @@
-//! Reads of the reference data (regions, elections, stages, agencies, poskos). These are
-//! public (CONTRACT.md, Roles: PUBLIC), so no viewer is involved.
+//! Reference data (regions, elections, stages, agencies, poskos) read inside a write's
+//! transaction, and the filters of its public reads. Those reads are served from memory
+//! (`reference_snapshot`); these SQL reads are for writes, which must see their own
+//! transaction. Reference data is public (CONTRACT.md, Roles: PUBLIC): no viewer here.
 
 use chrono::NaiveDate;
-use entity::{
-    agency, agency_jurisdiction, election, election_stage, posko, province, regency, region_alias,
-};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use entity::{agency, election, election_stage, posko, province, regency, region_alias};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::domain::types::{AgencyKind, AgencyLevel, ElectionKind};
+use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::AppResult;
-
-/// All provinces, by code.
-pub async fn provinces<C: ConnectionTrait>(db: &C) -> AppResult<Vec<province::Model>> {
-    Ok(province::Entity::find()
-        .order_by_asc(province::Column::Code)
-        .all(db)
-        .await?)
-}
 
 /// The region code a caller meant: a recoded region's old code maps to its new one.
 pub async fn canonical_code<C: ConnectionTrait>(db: &C, code: &str) -> AppResult<String> {
@@ -48,28 +39,6 @@ pub struct ElectionFilter {
     pub province_code: Option<String>,
     pub kind: Option<ElectionKind>,
     pub year: Option<i32>,
-}
-
-/// Elections matching the filter, by year and region code.
-pub async fn elections<C: ConnectionTrait>(
-    db: &C,
-    filter: ElectionFilter,
-) -> AppResult<Vec<election::Model>> {
-    let mut select = election::Entity::find();
-    if let Some(code) = filter.province_code {
-        select = select.filter(election::Column::ProvinceCode.eq(canonical_code(db, &code).await?));
-    }
-    if let Some(kind) = filter.kind {
-        select = select.filter(election::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some(year) = filter.year {
-        select = select.filter(election::Column::Year.eq(year));
-    }
-    Ok(select
-        .order_by_asc(election::Column::Year)
-        .order_by_asc(election::Column::RegionCode)
-        .all(db)
-        .await?)
 }
 
 /// One election by id.
@@ -117,96 +86,12 @@ pub fn in_force_on(day: NaiveDate) -> Condition {
         )
 }
 
-/// Stages matching the filter, national schedule first, each by its order in the schedule.
-pub async fn stages<C: ConnectionTrait>(
-    db: &C,
-    filter: StageFilter,
-) -> AppResult<Vec<election_stage::Model>> {
-    let mut select = election_stage::Entity::find();
-    if let Some(id) = filter.election_id {
-        let year = election(db, id).await?.map_or(0, |e| e.year);
-        select = select.filter(
-            Condition::any()
-                .add(election_stage::Column::ElectionId.eq(id))
-                .add(
-                    Condition::all()
-                        .add(election_stage::Column::ElectionId.is_null())
-                        .add(election_stage::Column::Year.eq(year)),
-                ),
-        );
-    }
-    if let Some(code) = filter.province_code {
-        let code = canonical_code(db, &code).await?;
-        select = select.filter(
-            Condition::any()
-                .add(election_stage::Column::ElectionId.is_null())
-                .add(
-                    election_stage::Column::ElectionId.in_subquery(
-                        Query::select()
-                            .column(election::Column::Id)
-                            .from(election::Entity)
-                            .and_where(election::Column::ProvinceCode.eq(code))
-                            .to_owned(),
-                    ),
-                ),
-        );
-    }
-    if let Some(day) = filter.active_on {
-        select = select.filter(in_force_on(day));
-    }
-    Ok(select
-        .order_by_asc(election_stage::Column::Year)
-        .order_by_asc(election_stage::Column::ElectionId)
-        .order_by_asc(election_stage::Column::Round)
-        .order_by_asc(election_stage::Column::Seq)
-        .all(db)
-        .await?)
-}
-
 /// Filters of `agencies`.
 #[derive(Default)]
 pub struct AgencyFilter {
     pub kind: Option<AgencyKind>,
     /// Agencies whose jurisdiction reaches this province or regency (national ones always).
     pub region_code: Option<String>,
-}
-
-/// Agencies matching the filter, by code.
-pub async fn agencies<C: ConnectionTrait>(
-    db: &C,
-    filter: AgencyFilter,
-) -> AppResult<Vec<agency::Model>> {
-    let mut select = agency::Entity::find();
-    if let Some(kind) = filter.kind {
-        select = select.filter(agency::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some(code) = filter.region_code {
-        let code = canonical_code(db, &code).await?;
-        let reaching = match code.split_once('.') {
-            // A regency is reached by a row for it or for its whole province.
-            Some((province, _)) => Condition::any()
-                .add(agency_jurisdiction::Column::RegionCode.eq(code.clone()))
-                .add(agency_jurisdiction::Column::RegionCode.eq(province.to_owned())),
-            // A province is reached by any row inside it.
-            None => {
-                Condition::all().add(agency_jurisdiction::Column::ProvinceCode.eq(code.clone()))
-            }
-        };
-        select = select.filter(
-            Condition::any()
-                .add(agency::Column::Level.eq(AgencyLevel::National))
-                .add(
-                    agency::Column::Code.in_subquery(
-                        Query::select()
-                            .column(agency_jurisdiction::Column::AgencyCode)
-                            .from(agency_jurisdiction::Entity)
-                            .cond_where(reaching)
-                            .to_owned(),
-                    ),
-                ),
-        );
-    }
-    Ok(select.order_by_asc(agency::Column::Code).all(db).await?)
 }
 
 /// One agency by code.

@@ -12,6 +12,8 @@ use crate::domain::audit::SensitiveRead;
 use crate::domain::changes::ChangeFeed;
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
 use crate::domain::projection::ReadLog;
+use crate::domain::reference_cache::ReferenceCache;
+use crate::domain::reference_snapshot::ReferenceSnapshot;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 
@@ -33,8 +35,9 @@ pub struct RequestContext {
     /// Made on first use: a subscription holds its context for hours, most of them idle.
     loaders: std::sync::OnceLock<Loaders>,
     pub request_id: String,
-    /// Told about directory changes, so this instance applies them at once.
     pub auth: std::sync::Arc<Authenticator>,
+    /// The reference data in memory; a directory change syncs it before answering.
+    reference: Arc<ReferenceCache>,
     /// Sensitive reads made while resolving; the HTTP layer writes them to the access log
     /// before the answer leaves (no answer without its audit row).
     reads: Mutex<Vec<SensitiveRead>>,
@@ -56,6 +59,7 @@ impl RequestContext {
         viewer: Viewer,
         request_id: String,
         auth: std::sync::Arc<Authenticator>,
+        reference: Arc<ReferenceCache>,
     ) -> Self {
         Self {
             db,
@@ -63,6 +67,7 @@ impl RequestContext {
             loaders: std::sync::OnceLock::new(),
             request_id,
             auth,
+            reference,
             reads: Mutex::new(Vec::new()),
             stats: Mutex::new(HashMap::new()),
             public_stats_k: DEFAULT_PUBLIC_STATS_K,
@@ -128,6 +133,21 @@ impl RequestContext {
             .lock()
             .map(|mut reads| std::mem::take(&mut *reads))
             .unwrap_or_default()
+    }
+
+    /// The reference data as this instance holds it now.
+    pub fn reference(&self) -> Arc<ReferenceSnapshot> {
+        self.reference.current()
+    }
+
+    /// After a write to reference data: serve it (and the jurisdictions derived from it)
+    /// on this instance before answering, so the caller reads its own change. Other
+    /// instances follow within `reference_cache::POLL_INTERVAL`. The write has committed,
+    /// so a failed reload is logged, not returned; the next poll retries it.
+    pub async fn reference_changed(&self) {
+        if let Err(err) = self.reference.sync().await {
+            tracing::warn!(error = %err, "reference data not reloaded after a directory change");
+        }
     }
 
     /// The request's DataLoaders.

@@ -127,11 +127,11 @@ impl DirectoryMutation {
             round: input.round,
             confirmed: input.confirmed,
         };
-        Ok(ElectionStage(
-            directory::create_stage(&rc.db.conn, &rc.viewer, stage)
-                .await
-                .gql()?,
-        ))
+        let created = directory::create_stage(&rc.db.conn, &rc.viewer, stage)
+            .await
+            .gql()?;
+        rc.reference_changed().await;
+        Ok(ElectionStage(created))
     }
 
     /// Edits a stage (KPU).
@@ -149,16 +149,16 @@ impl DirectoryMutation {
             confirmed: input.confirmed,
             held: input.held,
         };
-        Ok(ElectionStage(
-            directory::update_stage(
-                &rc.db.conn,
-                &rc.viewer,
-                &node::key_of(Kind::ElectionStage, &input.id),
-                changes,
-            )
-            .await
-            .gql()?,
-        ))
+        let updated = directory::update_stage(
+            &rc.db.conn,
+            &rc.viewer,
+            &node::key_of(Kind::ElectionStage, &input.id),
+            changes,
+        )
+        .await
+        .gql()?;
+        rc.reference_changed().await;
+        Ok(ElectionStage(updated))
     }
 
     /// Creates or edits an agency (ADMIN).
@@ -178,12 +178,12 @@ impl DirectoryMutation {
         let saved = directory::upsert_agency(&rc.db.conn, &rc.viewer, agency)
             .await
             .gql()?;
-        rc.auth.invalidate();
+        rc.reference_changed().await;
         Ok(Agency(saved))
     }
 
     /// Replaces an agency's jurisdiction (ADMIN). Takes effect at once on this instance and
-    /// within 30 s on the others.
+    /// within a second on the others.
     async fn set_agency_jurisdiction(
         &self,
         ctx: &Context<'_>,
@@ -203,7 +203,7 @@ impl DirectoryMutation {
             directory::set_jurisdiction(&rc.db.conn, &rc.viewer, &input.agency_code, regions)
                 .await
                 .gql()?;
-        rc.auth.invalidate();
+        rc.reference_changed().await;
         Ok(Agency(agency))
     }
 
@@ -223,6 +223,7 @@ impl DirectoryMutation {
         )
         .await
         .gql()?;
+        rc.reference_changed().await;
         Ok(Posko(posko))
     }
 
@@ -242,6 +243,7 @@ impl DirectoryMutation {
         )
         .await
         .gql()?;
+        rc.reference_changed().await;
         Ok(Posko(posko))
     }
 }

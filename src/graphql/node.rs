@@ -17,13 +17,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::join_all;
 
-use crate::domain::{disputes, reference};
+use crate::domain::disputes;
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::dispute::{Dispute, DisputeEvent};
 use crate::graphql::types::election::{CandidatePair, Election, ElectionStage};
-use crate::graphql::types::loaded;
 use crate::graphql::types::region::{District, Province, Regency};
 
 /// The most ids one `nodes` call takes.
@@ -127,7 +126,7 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Node> {
         return Err(AppError::NotFound).gql();
     };
     let number = || key.parse::<i32>().ok();
-    let loaders = rc.loaders();
+    let reference = rc.reference();
     let found = match kind {
         Kind::DisputeEvent => {
             let Some((dispute_ref, event_key)) = key.split_once(':') else {
@@ -142,40 +141,38 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Node> {
                 dispute.event_by_key(ctx, event_key).await?,
             ))
         }
-        Kind::Province => reference::province(db, &key)
-            .await
-            .gql()?
+        Kind::Province => reference
+            .province(&key)
+            .cloned()
             .map(|row| Node::Province(Province(row))),
-        Kind::Regency => reference::regency(db, &key)
-            .await
-            .gql()?
+        Kind::Regency => reference
+            .regency(&key)
+            .cloned()
             .map(|row| Node::Regency(Regency(row))),
-        Kind::District => loaded(loaders.district.load_one(key.clone()).await)?
+        Kind::District => reference
+            .district(&key)
+            .cloned()
             .map(|row| Node::District(District(row))),
-        Kind::Agency => reference::agency(db, &key)
-            .await
-            .gql()?
+        Kind::Agency => reference
+            .agency(&key)
+            .cloned()
             .map(|row| Node::Agency(Agency(row))),
-        Kind::Posko => reference::posko(db, &key)
-            .await
-            .gql()?
+        Kind::Posko => reference
+            .posko(&key)
+            .cloned()
             .map(|row| Node::Posko(Posko(row))),
-        Kind::Election => match number() {
-            Some(n) => {
-                loaded(loaders.election.load_one(n).await)?.map(|row| Node::Election(Election(row)))
-            }
-            None => None,
-        },
-        Kind::ElectionStage => match number() {
-            Some(n) => loaded(loaders.stage.load_one(n).await)?
-                .map(|row| Node::ElectionStage(ElectionStage(row))),
-            None => None,
-        },
-        Kind::CandidatePair => match number() {
-            Some(n) => loaded(loaders.candidate_pair.load_one(n).await)?
-                .map(|row| Node::CandidatePair(CandidatePair(row))),
-            None => None,
-        },
+        Kind::Election => number()
+            .and_then(|n| reference.election(n))
+            .cloned()
+            .map(|row| Node::Election(Election(row))),
+        Kind::ElectionStage => number()
+            .and_then(|n| reference.stage(n))
+            .cloned()
+            .map(|row| Node::ElectionStage(ElectionStage(row))),
+        Kind::CandidatePair => number()
+            .and_then(|n| reference.candidate_pair(n))
+            .cloned()
+            .map(|row| Node::CandidatePair(CandidatePair(row))),
     };
     found.ok_or(AppError::NotFound).gql()
 }

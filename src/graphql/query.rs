@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, MergedObject, Object};
 
-use crate::domain::reference::{self, AgencyFilter, ElectionFilter, StageFilter};
+use crate::domain::reference::{AgencyFilter, ElectionFilter, StageFilter};
 use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
@@ -37,8 +37,8 @@ impl ReferenceQuery {
     /// All 38 provinces, by code.
     #[graphql(complexity = "38 * child_complexity")]
     async fn provinces(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Province>> {
-        let rows = reference::provinces(&ctx.request()?.db.conn).await.gql()?;
-        Ok(rows.into_iter().map(Province).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference.provinces().cloned().map(Province).collect())
     }
 
     /// One province by code (e.g. `"31"`); an old code of a recoded province also works.
@@ -48,9 +48,11 @@ impl ReferenceQuery {
         #[graphql(desc = "A Kemendagri province code, e.g. `\"31\"` for DKI Jakarta.")]
         code: String,
     ) -> async_graphql::Result<Option<Province>> {
-        Ok(reference::province(&ctx.request()?.db.conn, &code)
-            .await
-            .gql()?
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(&code)
+            .cloned()
             .map(Province))
     }
 
@@ -64,9 +66,11 @@ impl ReferenceQuery {
         )]
         code: String,
     ) -> async_graphql::Result<Option<Regency>> {
-        Ok(reference::regency(&ctx.request()?.db.conn, &code)
-            .await
-            .gql()?
+        Ok(ctx
+            .request()?
+            .reference()
+            .regency(&code)
+            .cloned()
             .map(Regency))
     }
 
@@ -87,10 +91,13 @@ impl ReferenceQuery {
             kind,
             year,
         };
-        let rows = reference::elections(&ctx.request()?.db.conn, filter)
-            .await
-            .gql()?;
-        Ok(rows.into_iter().map(Election).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .elections(&filter)
+            .into_iter()
+            .cloned()
+            .map(Election)
+            .collect())
     }
 
     /// One election by id.
@@ -100,9 +107,11 @@ impl ReferenceQuery {
         #[graphql(desc = "The election's `id`.")] id: ID,
     ) -> async_graphql::Result<Option<Election>> {
         let id = parse_id(Kind::Election, "id", &id)?;
-        Ok(reference::election(&ctx.request()?.db.conn, id)
-            .await
-            .gql()?
+        Ok(ctx
+            .request()?
+            .reference()
+            .election(id)
+            .cloned()
             .map(Election))
     }
 
@@ -131,10 +140,13 @@ impl ReferenceQuery {
             province_code,
             active_on: active_on.map(|d| d.0),
         };
-        let rows = reference::stages(&ctx.request()?.db.conn, filter)
-            .await
-            .gql()?;
-        Ok(rows.into_iter().map(ElectionStage).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .stages(&filter)
+            .into_iter()
+            .cloned()
+            .map(ElectionStage)
+            .collect())
     }
 
     /// Agencies, optionally of one kind and/or reaching one region (a province or a
@@ -149,10 +161,13 @@ impl ReferenceQuery {
         region_code: Option<String>,
     ) -> async_graphql::Result<Vec<Agency>> {
         let filter = AgencyFilter { kind, region_code };
-        let rows = reference::agencies(&ctx.request()?.db.conn, filter)
-            .await
-            .gql()?;
-        Ok(rows.into_iter().map(Agency).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .agencies(&filter)
+            .into_iter()
+            .cloned()
+            .map(Agency)
+            .collect())
     }
 
     /// One agency by code, e.g. `POLDA_METRO_JAYA`.
@@ -161,9 +176,11 @@ impl ReferenceQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The agency's code, e.g. `KPU_DKI`.")] code: String,
     ) -> async_graphql::Result<Option<Agency>> {
-        Ok(reference::agency(&ctx.request()?.db.conn, &code)
-            .await
-            .gql()?
+        Ok(ctx
+            .request()?
+            .reference()
+            .agency(&code)
+            .cloned()
             .map(Agency))
     }
 
@@ -174,9 +191,11 @@ impl ReferenceQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The province's Kemendagri code, e.g. `\"31\"`.")] province_code: String,
     ) -> async_graphql::Result<Option<Posko>> {
-        Ok(reference::posko(&ctx.request()?.db.conn, &province_code)
-            .await
-            .gql()?
+        Ok(ctx
+            .request()?
+            .reference()
+            .posko(&province_code)
+            .cloned()
             .map(Posko))
     }
 }

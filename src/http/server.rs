@@ -46,6 +46,8 @@ pub struct AppState {
     pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// The reference data, served from memory.
+    pub reference: std::sync::Arc<crate::domain::reference_cache::ReferenceCache>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
                 viewer,
                 request_id,
                 self.auth.clone(),
+                self.reference.clone(),
             )
             .with_public_stats_k(self.public_stats_k)
             .with_changes(self.changes.clone()),
@@ -128,14 +131,28 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.listen))?;
         let local_addr = listener.local_addr()?;
+        let reference = crate::domain::reference_cache::ReferenceCache::load(
+            &db.background_connection().await?,
+        )
+        .await?;
+        let auth = std::sync::Arc::new(Authenticator::new(
+            verifier,
+            db.conn.clone(),
+            std::time::Duration::from_secs(config.jurisdiction_cache_secs),
+        ));
+        // Jurisdictions are derived from reference rows: forget them when those change.
+        let forget = std::sync::Arc::downgrade(&auth);
+        reference.on_reload(move || {
+            if let Some(auth) = forget.upgrade() {
+                auth.invalidate();
+            }
+        });
+        reference.watch();
         let state = web::Data::new(AppState {
             db: db.clone(),
             schema: build_schema(config),
-            auth: std::sync::Arc::new(Authenticator::new(
-                verifier,
-                db.conn.clone(),
-                std::time::Duration::from_secs(config.jurisdiction_cache_secs),
-            )),
+            auth,
+            reference,
             limits: EndpointLimits {
                 max_body_bytes: config.max_body_bytes,
                 body_timeout: std::time::Duration::from_millis(config.body_timeout_ms),

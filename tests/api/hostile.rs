@@ -177,10 +177,19 @@ async fn a_nul_character_in_any_string_is_bad_input_naming_the_argument() {
 async fn a_timeout_has_its_own_code_and_a_mutation_is_told_its_outcome_is_unknown() {
     let app = spawn_app_with(&["--execution-timeout-ms", "1"]).await;
     let admin = token("ADMIN", "KESBANGPOL_DKI");
+    // Enough rows that projecting a page takes longer than 1 ms even in a release build.
+    for _ in 0..100 {
+        crate::support::fixtures::insert_dispute(
+            &app.db.conn,
+            crate::support::fixtures::NewDispute::default(),
+        )
+        .await;
+    }
     let query = app
         .gql_as(
             Some(&admin),
-            "{ provinces { regencies { code elections { id stages { code } } } } }",
+            // Reference data alone is served from memory, faster than this timeout.
+            "{ disputes(first: 100) { totalCount nodes { id title regency { name } events { seq } } } }",
             json!({}),
         )
         .await;

@@ -3,7 +3,6 @@
 use async_graphql::{Context, ID, Object};
 use entity::{agency, agency_jurisdiction, posko};
 
-use super::loaded;
 use super::region::{District, Province, Regency};
 use crate::domain::types::{AgencyKind, AgencyLevel, Coverage};
 use crate::graphql::context::ContextExt;
@@ -46,8 +45,12 @@ impl Agency {
         let Some(code) = self.0.province_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().province.load_one(code).await)?;
-        Ok(row.map(Province))
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(&code)
+            .cloned()
+            .map(Province))
     }
     /// The regions the agency covers. A jurisdiction is not a province: Polda Metro Jaya
     /// covers Jakarta plus cities of West Java and Banten, and part of Kabupaten Tangerang.
@@ -55,16 +58,11 @@ impl Agency {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<JurisdictionEntry>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders()
-                .jurisdictions_by_agency
-                .load_one(self.0.code.clone())
-                .await,
-        )?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .jurisdictions_of(&self.0.code)
+            .iter()
+            .cloned()
             .map(JurisdictionEntry)
             .collect())
     }
@@ -87,33 +85,32 @@ impl JurisdictionEntry {
     }
     /// The province itself, or the regency's province.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .province
-                .load_one(self.0.province_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Province))
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(&self.0.province_code)
+            .cloned()
+            .map(Province))
     }
     /// The regency or city; null when the row covers a whole province.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let Some(code) = self.0.regency_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().regency.load_one(code).await)?;
-        Ok(row.map(Regency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .regency(&code)
+            .cloned()
+            .map(Regency))
     }
     /// For PARTIAL coverage, the districts covered; empty for FULL.
     async fn districts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<District>> {
-        let loaders = &ctx.request()?.loaders();
-        let links = loaded(loaders.districts_by_jurisdiction.load_one(self.0.id).await)?
-            .unwrap_or_default();
-        let codes: Vec<String> = links.into_iter().map(|l| l.district_code).collect();
-        let mut found = loaded(loaders.district.load_many(codes.clone()).await)?;
-        Ok(codes
-            .iter()
-            .filter_map(|c| found.remove(c))
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .districts_of_jurisdiction(self.0.id)
+            .into_iter()
+            .cloned()
             .map(District)
             .collect())
     }
@@ -152,35 +149,29 @@ impl Posko {
     }
     /// The province it serves.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .province
-                .load_one(self.0.province_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Province))
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(&self.0.province_code)
+            .cloned()
+            .map(Province))
     }
     /// The agency that hosts the posko (Kesbangpol).
     async fn host(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agency>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .agency
-                .load_one(self.0.host_agency_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Agency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .agency(&self.0.host_agency_code)
+            .cloned()
+            .map(Agency))
     }
     /// Member agencies, the host included, by code.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
-        let loaders = &ctx.request()?.loaders();
-        let links = loaded(loaders.members_by_posko.load_one(self.0.id).await)?.unwrap_or_default();
-        let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
-        let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;
-        Ok(codes
-            .iter()
-            .filter_map(|c| found.remove(c))
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .posko_members(self.0.id)
+            .into_iter()
+            .cloned()
             .map(Agency)
             .collect())
     }

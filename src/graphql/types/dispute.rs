@@ -146,33 +146,33 @@ impl Dispute {
     }
     /// The province where it occurred.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .province
-                .load_one(self.0.province_code().to_owned())
-                .await,
-        )?;
-        Ok(row.map(Province))
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(self.0.province_code())
+            .cloned()
+            .map(Province))
     }
     /// The regency or city where it occurred.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .regency
-                .load_one(self.0.regency_code().to_owned())
-                .await,
-        )?;
-        Ok(row.map(Regency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .regency(self.0.regency_code())
+            .cloned()
+            .map(Regency))
     }
     /// The election stage in force where and when it occurred.
     async fn stage(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ElectionStage>> {
         let Some(id) = self.0.stage_id() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().stage.load_one(id).await)?;
-        Ok(row.map(ElectionStage))
+        Ok(ctx
+            .request()?
+            .reference()
+            .stage(id)
+            .cloned()
+            .map(ElectionStage))
     }
     /// The code of that stage, e.g. `MASA_TENANG`.
     async fn stage_code(&self) -> Option<&str> {
@@ -183,32 +183,41 @@ impl Dispute {
         let Some(id) = self.0.election_id() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().election.load_one(id).await)?;
-        Ok(row.map(Election))
+        Ok(ctx
+            .request()?
+            .reference()
+            .election(id)
+            .cloned()
+            .map(Election))
     }
     /// The candidate pairs involved.
     async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
-        let loaders = &ctx.request()?.loaders();
-        let links =
-            loaded(loaders.parties_by_dispute.load_one(self.0.id()).await)?.unwrap_or_default();
-        let ids: Vec<i32> = links.iter().map(|l| l.candidate_pair_id).collect();
-        let mut found = loaded(loaders.candidate_pair.load_many(ids.clone()).await)?;
-        Ok(ids
+        let rc = ctx.request()?;
+        let links = loaded(rc.loaders().parties_by_dispute.load_one(self.0.id()).await)?
+            .unwrap_or_default();
+        let reference = rc.reference();
+        Ok(links
             .iter()
-            .filter_map(|id| found.remove(id))
+            .filter_map(|l| reference.candidate_pair(l.candidate_pair_id))
+            .cloned()
             .map(CandidatePair)
             .collect())
     }
     /// Agencies the posko assigned to it.
     async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
-        let loaders = &ctx.request()?.loaders();
-        let links =
-            loaded(loaders.assignments_by_dispute.load_one(self.0.id()).await)?.unwrap_or_default();
-        let codes: Vec<String> = links.into_iter().map(|l| l.agency_code).collect();
-        let mut found = loaded(loaders.agency.load_many(codes.clone()).await)?;
-        Ok(codes
+        let rc = ctx.request()?;
+        let links = loaded(
+            rc.loaders()
+                .assignments_by_dispute
+                .load_one(self.0.id())
+                .await,
+        )?
+        .unwrap_or_default();
+        let reference = rc.reference();
+        Ok(links
             .iter()
-            .filter_map(|c| found.remove(c))
+            .filter_map(|l| reference.agency(&l.agency_code))
+            .cloned()
             .map(Agency)
             .collect())
     }

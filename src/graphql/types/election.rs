@@ -50,48 +50,44 @@ impl Election {
     }
     /// The province the contest is in (for a governor's, the region itself).
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .province
-                .load_one(self.0.province_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Province))
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(&self.0.province_code)
+            .cloned()
+            .map(Province))
     }
     /// The regency or city for a regent's or mayor's contest; null for a governor's.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
         let Some(code) = self.0.regency_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().regency.load_one(code).await)?;
-        Ok(row.map(Regency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .regency(&code)
+            .cloned()
+            .map(Regency))
     }
     /// The national schedule of its cycle followed by the election's own stages (such as
     /// Jakarta's planned second round).
     async fn stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ElectionStage>> {
-        let loaders = &ctx.request()?.loaders();
-        let (national, own) = futures_util::future::join(
-            loaders.national_stages_by_year.load_one(self.0.year),
-            loaders.stages_by_election.load_one(self.0.id),
-        )
-        .await;
-        let mut stages = loaded(national)?.unwrap_or_default();
-        stages.extend(loaded(own)?.unwrap_or_default());
-        Ok(stages.into_iter().map(ElectionStage).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .national_stages(self.0.year)
+            .into_iter()
+            .chain(reference.stages_of_election(self.0.id))
+            .cloned()
+            .map(ElectionStage)
+            .collect())
     }
     /// Candidate pairs by ballot number (loaded for Jakarta; empty where not yet loaded).
     async fn candidates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders()
-                .candidates_by_election
-                .load_one(self.0.id)
-                .await,
-        )?;
-        Ok(rows
-            .unwrap_or_default()
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .candidates_of(self.0.id)
             .into_iter()
+            .cloned()
             .map(CandidatePair)
             .collect())
     }
@@ -189,8 +185,12 @@ impl ElectionStage {
         let Some(id) = self.0.election_id else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().election.load_one(id).await)?;
-        Ok(row.map(Election))
+        Ok(ctx
+            .request()?
+            .reference()
+            .election(id)
+            .cloned()
+            .map(Election))
     }
 }
 
@@ -245,13 +245,11 @@ impl CandidatePair {
     }
     /// The contest the pair runs in.
     async fn election(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Election>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .election
-                .load_one(self.0.election_id)
-                .await,
-        )?;
-        Ok(row.map(Election))
+        Ok(ctx
+            .request()?
+            .reference()
+            .election(self.0.election_id)
+            .cloned()
+            .map(Election))
     }
 }

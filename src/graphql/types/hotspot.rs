@@ -5,7 +5,6 @@ use async_graphql::{Context, Object};
 use entity::vulnerability_index;
 
 use super::dispute::Count;
-use super::loaded;
 use super::region::Regency;
 use crate::domain::hotspots::{self, HotspotLevel, Trend, VulnerabilityLevel};
 use crate::graphql::context::ContextExt;
@@ -34,14 +33,12 @@ impl Hotspot {
     }
     /// The regency or city.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .regency
-                .load_one(self.0.regency_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Regency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .regency(&self.0.regency_code)
+            .cloned()
+            .map(Regency))
     }
     /// Its province's code.
     async fn province_code(&self) -> &str {

@@ -5,7 +5,6 @@ use entity::{district, province, regency};
 
 use super::agency::Posko;
 use super::election::Election;
-use super::loaded;
 use super::results::{self, RegionResult};
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
@@ -32,38 +31,34 @@ impl Province {
     /// Its regencies and cities, by code (for complexity, 15 items).
     #[graphql(complexity = "15 * child_complexity")]
     async fn regencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Regency>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders()
-                .regencies_by_province
-                .load_one(self.0.code.clone())
-                .await,
-        )?;
-        Ok(rows.unwrap_or_default().into_iter().map(Regency).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .regencies_of(&self.0.code)
+            .into_iter()
+            .cloned()
+            .map(Regency)
+            .collect())
     }
     /// Every contest held in the province: its governor's and its regencies'/cities'
     /// (for complexity, 15 items).
     #[graphql(complexity = "15 * child_complexity")]
     async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders()
-                .elections_by_province
-                .load_one(self.0.code.clone())
-                .await,
-        )?;
-        Ok(rows.unwrap_or_default().into_iter().map(Election).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .elections_of_province(&self.0.code)
+            .into_iter()
+            .cloned()
+            .map(Election)
+            .collect())
     }
     /// The province's posko, if one is registered.
     async fn posko(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Posko>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .posko_by_province
-                .load_one(self.0.code.clone())
-                .await,
-        )?;
-        Ok(row.map(Posko))
+        Ok(ctx
+            .request()?
+            .reference()
+            .posko(&self.0.code)
+            .cloned()
+            .map(Posko))
     }
 }
 
@@ -97,36 +92,32 @@ impl Regency {
     }
     /// The province it belongs to.
     async fn province(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Province>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .province
-                .load_one(self.0.province_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Province))
+        Ok(ctx
+            .request()?
+            .reference()
+            .province(&self.0.province_code)
+            .cloned()
+            .map(Province))
     }
     /// Its own contests (regent or mayor); empty for administrative regions.
     async fn elections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Election>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders()
-                .elections_by_region
-                .load_one(self.0.code.clone())
-                .await,
-        )?;
-        Ok(rows.unwrap_or_default().into_iter().map(Election).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .elections_of_region(&self.0.code)
+            .into_iter()
+            .cloned()
+            .map(Election)
+            .collect())
     }
     /// The districts (kecamatan) Posko knows of; only those it needs are loaded.
     async fn districts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<District>> {
-        let rows = loaded(
-            ctx.request()?
-                .loaders()
-                .districts_by_regency
-                .load_one(self.0.code.clone())
-                .await,
-        )?;
-        Ok(rows.unwrap_or_default().into_iter().map(District).collect())
+        let reference = ctx.request()?.reference();
+        Ok(reference
+            .districts_of(&self.0.code)
+            .into_iter()
+            .cloned()
+            .map(District)
+            .collect())
     }
     /// The official counts made in this regency or city (for Jakarta's cities, the
     /// governor's election counted there), by round.
@@ -155,13 +146,11 @@ impl District {
     }
     /// The regency or city it belongs to.
     async fn regency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Regency>> {
-        let row = loaded(
-            ctx.request()?
-                .loaders()
-                .regency
-                .load_one(self.0.regency_code.clone())
-                .await,
-        )?;
-        Ok(row.map(Regency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .regency(&self.0.regency_code)
+            .cloned()
+            .map(Regency))
     }
 }

@@ -6,7 +6,6 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::access_log;
 
 use super::agency::Agency;
-use super::loaded;
 use crate::auth::viewer::{Jurisdiction, Viewer};
 use crate::domain::audit::{self, AccessLogPage};
 use crate::domain::types::Role;
@@ -31,8 +30,12 @@ impl Me {
         let Some(code) = self.0.agency_code.clone() else {
             return Ok(None);
         };
-        let row = loaded(ctx.request()?.loaders().agency.load_one(code).await)?;
-        Ok(row.map(Agency))
+        Ok(ctx
+            .request()?
+            .reference()
+            .agency(&code)
+            .cloned()
+            .map(Agency))
     }
     /// Where the caller's agency has authority, as loaded from the database.
     async fn jurisdiction(&self) -> MyJurisdiction {

@@ -1,0 +1,340 @@
+//! The reference data (regions, elections, stages, candidate pairs, agencies, their
+//! jurisdictions, poskos) as one immutable value in memory, and every read of it that
+//! the API serves. It is public (CONTRACT.md, Roles: PUBLIC) and small (a few hundred
+//! kilobytes), so an instance answers these reads without the database;
+//! `reference_cache` keeps it current. The SQL reads in `reference` remain for writes,
+//! which must see their own transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use entity::{
+    agency, agency_jurisdiction, candidate_pair, district, election, election_stage,
+    jurisdiction_district, posko, posko_member, province, regency, region_alias,
+};
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::domain::reference::{AgencyFilter, ElectionFilter, StageFilter};
+use crate::error::AppResult;
+
+/// One consistent copy of the reference data, as of `version`.
+#[derive(Debug, Default)]
+pub struct ReferenceSnapshot {
+    /// The `reference_version` it was read at.
+    pub version: i64,
+    provinces: BTreeMap<String, province::Model>,
+    regencies: BTreeMap<String, regency::Model>,
+    districts: BTreeMap<String, district::Model>,
+    aliases: HashMap<String, String>,
+    elections: BTreeMap<i32, election::Model>,
+    stages: BTreeMap<i32, election_stage::Model>,
+    candidate_pairs: BTreeMap<i32, candidate_pair::Model>,
+    agencies: BTreeMap<String, agency::Model>,
+    /// By agency, then region code.
+    jurisdictions: BTreeMap<String, Vec<agency_jurisdiction::Model>>,
+    /// By jurisdiction row, then district code.
+    jurisdiction_districts: HashMap<i32, Vec<jurisdiction_district::Model>>,
+    /// By province code.
+    poskos: BTreeMap<String, posko::Model>,
+    /// By posko, then agency code.
+    posko_members: HashMap<i32, Vec<posko_member::Model>>,
+}
+
+/// Whether a stage is in force on a day: the in-memory form of `reference::in_force_on`
+/// (a test checks the two agree on every stage and day of the cycle).
+pub fn in_force(stage: &election_stage::Model, day: NaiveDate) -> bool {
+    stage.held
+        && match (stage.starts_on, stage.ends_on) {
+            (Some(start), Some(end)) => start <= day && day <= end,
+            (None, Some(end)) => end == day,
+            (Some(start), None) => start == day,
+            (None, None) => false,
+        }
+}
+
+impl ReferenceSnapshot {
+    /// Reads every reference table at `version`. The caller runs it in one transaction so
+    /// the copy is consistent, and reads the version first: a change committed while it
+    /// reads bumps the version past it, so the next check reloads.
+    pub async fn read<C: ConnectionTrait>(db: &C, version: i64) -> AppResult<Self> {
+        let mut jurisdictions: BTreeMap<String, Vec<agency_jurisdiction::Model>> = BTreeMap::new();
+        for row in agency_jurisdiction::Entity::find().all(db).await? {
+            jurisdictions
+                .entry(row.agency_code.clone())
+                .or_default()
+                .push(row);
+        }
+        for rows in jurisdictions.values_mut() {
+            rows.sort_by(|a, b| a.region_code.cmp(&b.region_code));
+        }
+        let mut jurisdiction_districts: HashMap<i32, Vec<jurisdiction_district::Model>> =
+            HashMap::new();
+        for row in jurisdiction_district::Entity::find().all(db).await? {
+            jurisdiction_districts
+                .entry(row.jurisdiction_id)
+                .or_default()
+                .push(row);
+        }
+        for rows in jurisdiction_districts.values_mut() {
+            rows.sort_by(|a, b| a.district_code.cmp(&b.district_code));
+        }
+        let mut posko_members: HashMap<i32, Vec<posko_member::Model>> = HashMap::new();
+        for row in posko_member::Entity::find().all(db).await? {
+            posko_members.entry(row.posko_id).or_default().push(row);
+        }
+        for rows in posko_members.values_mut() {
+            rows.sort_by(|a, b| a.agency_code.cmp(&b.agency_code));
+        }
+        Ok(Self {
+            version,
+            provinces: keyed(province::Entity::find().all(db).await?, |m| m.code.clone()),
+            regencies: keyed(regency::Entity::find().all(db).await?, |m| m.code.clone()),
+            districts: keyed(district::Entity::find().all(db).await?, |m| m.code.clone()),
+            aliases: region_alias::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| (a.old_code, a.new_code))
+                .collect(),
+            elections: keyed(election::Entity::find().all(db).await?, |m| m.id),
+            stages: keyed(election_stage::Entity::find().all(db).await?, |m| m.id),
+            candidate_pairs: keyed(candidate_pair::Entity::find().all(db).await?, |m| m.id),
+            agencies: keyed(agency::Entity::find().all(db).await?, |m| m.code.clone()),
+            jurisdictions,
+            jurisdiction_districts,
+            poskos: keyed(posko::Entity::find().all(db).await?, |m| {
+                m.province_code.clone()
+            }),
+            posko_members,
+        })
+    }
+
+    /// The region code a caller meant: a recoded region's old code maps to its new one.
+    pub fn canonical_code<'a>(&'a self, code: &'a str) -> &'a str {
+        self.aliases.get(code).map_or(code, String::as_str)
+    }
+
+    /// All provinces, by code.
+    pub fn provinces(&self) -> impl Iterator<Item = &province::Model> {
+        self.provinces.values()
+    }
+
+    /// One province by code (or an old alias of it).
+    pub fn province(&self, code: &str) -> Option<&province::Model> {
+        self.provinces.get(self.canonical_code(code))
+    }
+
+    /// One regency or city by code (or an old alias of it).
+    pub fn regency(&self, code: &str) -> Option<&regency::Model> {
+        self.regencies.get(self.canonical_code(code))
+    }
+
+    /// A province's regencies and cities, by code.
+    pub fn regencies_of(&self, province_code: &str) -> Vec<&regency::Model> {
+        self.regencies
+            .values()
+            .filter(|r| r.province_code == province_code)
+            .collect()
+    }
+
+    /// One district by code.
+    pub fn district(&self, code: &str) -> Option<&district::Model> {
+        self.districts.get(code)
+    }
+
+    /// A regency's districts (those Posko knows of), by code.
+    pub fn districts_of(&self, regency_code: &str) -> Vec<&district::Model> {
+        self.districts
+            .values()
+            .filter(|d| d.regency_code == regency_code)
+            .collect()
+    }
+
+    /// Elections matching the filter, by year and region code.
+    pub fn elections(&self, filter: &ElectionFilter) -> Vec<&election::Model> {
+        let province = filter
+            .province_code
+            .as_deref()
+            .map(|code| self.canonical_code(code));
+        let mut rows: Vec<&election::Model> = self
+            .elections
+            .values()
+            .filter(|e| province.is_none_or(|p| e.province_code == p))
+            .filter(|e| filter.kind.is_none_or(|k| e.kind == k))
+            .filter(|e| filter.year.is_none_or(|y| e.year == y))
+            .collect();
+        rows.sort_by(|a, b| (a.year, &a.region_code).cmp(&(b.year, &b.region_code)));
+        rows
+    }
+
+    /// One election by id.
+    pub fn election(&self, id: i32) -> Option<&election::Model> {
+        self.elections.get(&id)
+    }
+
+    /// A province's contests (its governor's and its regencies'/cities'), by region code.
+    pub fn elections_of_province(&self, province_code: &str) -> Vec<&election::Model> {
+        let mut rows: Vec<&election::Model> = self
+            .elections
+            .values()
+            .filter(|e| e.province_code == province_code)
+            .collect();
+        rows.sort_by(|a, b| a.region_code.cmp(&b.region_code));
+        rows
+    }
+
+    /// A region's own contests, by year.
+    pub fn elections_of_region(&self, region_code: &str) -> Vec<&election::Model> {
+        let mut rows: Vec<&election::Model> = self
+            .elections
+            .values()
+            .filter(|e| e.region_code == region_code)
+            .collect();
+        rows.sort_by_key(|e| e.year);
+        rows
+    }
+
+    /// Stages matching the filter: the national schedule first, then each election's own,
+    /// each by round and order in the schedule.
+    pub fn stages(&self, filter: &StageFilter) -> Vec<&election_stage::Model> {
+        let election = filter
+            .election_id
+            .map(|id| (id, self.election(id).map_or(0, |e| e.year)));
+        let province_elections: Option<Vec<i32>> = filter.province_code.as_deref().map(|code| {
+            let code = self.canonical_code(code);
+            self.elections
+                .values()
+                .filter(|e| e.province_code == code)
+                .map(|e| e.id)
+                .collect()
+        });
+        let mut rows: Vec<&election_stage::Model> = self
+            .stages
+            .values()
+            .filter(|s| {
+                election.is_none_or(|(id, year)| {
+                    s.election_id == Some(id) || (s.election_id.is_none() && s.year == year)
+                })
+            })
+            .filter(|s| {
+                province_elections
+                    .as_ref()
+                    .is_none_or(|ids| s.election_id.is_none_or(|id| ids.contains(&id)))
+            })
+            .filter(|s| filter.active_on.is_none_or(|day| in_force(s, day)))
+            .collect();
+        rows.sort_by_key(|s| (s.year, s.election_id, s.round, s.seq));
+        rows
+    }
+
+    /// One stage by id.
+    pub fn stage(&self, id: i32) -> Option<&election_stage::Model> {
+        self.stages.get(&id)
+    }
+
+    /// An election's own stages, by order in the schedule.
+    pub fn stages_of_election(&self, election_id: i32) -> Vec<&election_stage::Model> {
+        let mut rows: Vec<&election_stage::Model> = self
+            .stages
+            .values()
+            .filter(|s| s.election_id == Some(election_id))
+            .collect();
+        rows.sort_by_key(|s| s.seq);
+        rows
+    }
+
+    /// A cycle's national schedule (stages that belong to no single election), by order.
+    pub fn national_stages(&self, year: i32) -> Vec<&election_stage::Model> {
+        let mut rows: Vec<&election_stage::Model> = self
+            .stages
+            .values()
+            .filter(|s| s.election_id.is_none() && s.year == year)
+            .collect();
+        rows.sort_by_key(|s| s.seq);
+        rows
+    }
+
+    /// One candidate pair by id.
+    pub fn candidate_pair(&self, id: i32) -> Option<&candidate_pair::Model> {
+        self.candidate_pairs.get(&id)
+    }
+
+    /// An election's candidate pairs, by ballot number.
+    pub fn candidates_of(&self, election_id: i32) -> Vec<&candidate_pair::Model> {
+        let mut rows: Vec<&candidate_pair::Model> = self
+            .candidate_pairs
+            .values()
+            .filter(|c| c.election_id == election_id)
+            .collect();
+        rows.sort_by_key(|c| c.ballot_number);
+        rows
+    }
+
+    /// Agencies matching the filter, by code.
+    pub fn agencies(&self, filter: &AgencyFilter) -> Vec<&agency::Model> {
+        let region = filter
+            .region_code
+            .as_deref()
+            .map(|code| self.canonical_code(code));
+        self.agencies
+            .values()
+            .filter(|a| filter.kind.is_none_or(|k| a.kind == k))
+            .filter(|a| {
+                region.is_none_or(|code| a.level.is_national() || self.reaches(&a.code, code))
+            })
+            .collect()
+    }
+
+    /// Whether an agency's jurisdiction rows reach a region: a regency is reached by a row
+    /// for it or for its whole province, a province by any row inside it.
+    fn reaches(&self, agency_code: &str, code: &str) -> bool {
+        let rows = self.jurisdictions_of(agency_code);
+        match code.split_once('.') {
+            Some((province, _)) => rows
+                .iter()
+                .any(|j| j.region_code == code || j.region_code == province),
+            None => rows.iter().any(|j| j.province_code == code),
+        }
+    }
+
+    /// One agency by code.
+    pub fn agency(&self, code: &str) -> Option<&agency::Model> {
+        self.agencies.get(code)
+    }
+
+    /// An agency's jurisdiction rows, by region code.
+    pub fn jurisdictions_of(&self, agency_code: &str) -> &[agency_jurisdiction::Model] {
+        self.jurisdictions
+            .get(agency_code)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The districts a PARTIAL jurisdiction row covers, by code.
+    pub fn districts_of_jurisdiction(&self, jurisdiction_id: i32) -> Vec<&district::Model> {
+        self.jurisdiction_districts
+            .get(&jurisdiction_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|link| self.district(&link.district_code))
+            .collect()
+    }
+
+    /// The posko of a province (or an old alias of its code), if it has one.
+    pub fn posko(&self, province_code: &str) -> Option<&posko::Model> {
+        self.poskos.get(self.canonical_code(province_code))
+    }
+
+    /// A posko's member agencies, by code.
+    pub fn posko_members(&self, posko_id: i32) -> Vec<&agency::Model> {
+        self.posko_members
+            .get(&posko_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|link| self.agency(&link.agency_code))
+            .collect()
+    }
+}
+
+fn keyed<K: Ord, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> BTreeMap<K, V> {
+    rows.into_iter().map(|row| (key(&row), row)).collect()
+}
