@@ -629,6 +629,12 @@ pub fn dispute_scope(viewer: &Viewer) -> Condition {
         .add(dispute::Column::ReportedByAgency.eq(parts.agency))
 }
 
+/// Whether the viewer sees a dispute because its agency reported it (the last branch of
+/// `dispute_scope`): how a report just written is handed back without reading it again.
+pub fn sees_as_reporter(viewer: &Viewer, row: &dispute::Model) -> bool {
+    scope_parts(viewer).is_some_and(|parts| row.reported_by_agency == parts.agency)
+}
+
 /// Disputes as this viewer may see them: the only way the rest of the code reads them.
 pub fn visible_disputes(viewer: &Viewer) -> Select<dispute::Entity> {
     dispute::Entity::find().filter(dispute_scope(viewer))

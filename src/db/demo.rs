@@ -159,7 +159,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         .collect();
     let stages: Vec<Stage> = election_stage::Entity::find()
         .filter(election_stage::Column::ElectionId.is_null())
-        // Only held stages are ever in force (`reference::in_force_on`).
+        // Only held stages are ever in force (`reference_snapshot::in_force`).
         .filter(election_stage::Column::Held.eq(true))
         .filter(election_stage::Column::Phase.eq("IMPLEMENTATION"))
         .order_by_asc(election_stage::Column::Seq)

@@ -6,11 +6,13 @@ use chrono::Duration;
 use entity::{dispute, election_stage};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use crate::domain::{reference, tally};
+use crate::domain::reference::utc_offset_hours;
+use crate::domain::reference_snapshot::ReferenceSnapshot;
+use crate::domain::tally;
 use crate::error::AppResult;
 
 /// Places again every dispute attributed to a stage that is no longer in force by the
-/// rule of `reference::in_force_on` (a planned round marked not held, by the seed or by
+/// rule of `reference_snapshot::in_force` (a planned round marked not held, by the seed or by
 /// `updateStage`), on the day it occurred, then recounts the statistics. Returns how many
 /// disputes moved. Disputes placed under an older rule are corrected the same way.
 pub async fn reattribute_unheld_stages<C: ConnectionTrait + TransactionTrait>(
@@ -30,15 +32,15 @@ pub async fn reattribute_unheld_stages<C: ConnectionTrait + TransactionTrait>(
         .filter(dispute::Column::StageId.is_in(unheld))
         .all(db)
         .await?;
+    // Read here rather than from an instance's cache: this runs inside the transaction
+    // that changed a stage, and in `posko seed`, where no cache exists.
+    let places = ReferenceSnapshot::read(db, 0).await?;
     let mut moved = 0;
     for row in misplaced {
-        let local =
-            row.occurred_at + Duration::hours(reference::utc_offset_hours(&row.province_code));
+        let local = row.occurred_at + Duration::hours(utc_offset_hours(&row.province_code));
         let cycle = crate::db::seed::CYCLE_YEAR;
-        let election =
-            reference::election_for(db, &row.province_code, &row.regency_code, cycle).await?;
-        let stage =
-            reference::stage_in_force(db, election.as_ref(), cycle, local.date_naive()).await?;
+        let election = places.election_for(&row.province_code, &row.regency_code, cycle);
+        let stage = places.stage_in_force(election, cycle, local.date_naive());
         dispute::Entity::update_many()
             .col_expr(
                 dispute::Column::StageId,
@@ -46,7 +48,7 @@ pub async fn reattribute_unheld_stages<C: ConnectionTrait + TransactionTrait>(
             )
             .col_expr(
                 dispute::Column::StageCode,
-                sea_orm::sea_query::Expr::value(stage.map(|s| s.code)),
+                sea_orm::sea_query::Expr::value(stage.map(|s| s.code.clone())),
             )
             .filter(dispute::Column::Id.eq(row.id))
             .exec(db)

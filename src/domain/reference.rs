@@ -4,8 +4,8 @@
 //! transaction. Reference data is public (CONTRACT.md, Roles: PUBLIC): no viewer here.
 
 use chrono::NaiveDate;
-use entity::{agency, election, election_stage, posko, province, regency, region_alias};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use entity::{agency, election, posko, province, regency, region_alias};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::types::{AgencyKind, ElectionKind};
 use crate::error::AppResult;
@@ -53,37 +53,8 @@ pub struct StageFilter {
     pub election_id: Option<i32>,
     /// The national schedule plus the own stages of the province's elections.
     pub province_code: Option<String>,
-    /// Stages in force on that day (`in_force_on`).
+    /// Stages in force on that day (`reference_snapshot::in_force`).
     pub active_on: Option<NaiveDate>,
-}
-
-/// The one rule of which stages are in force on a day. Only a stage that was held (or is
-/// scheduled and not cancelled: `held`) is ever in force; a planned round that did not
-/// happen stays listed but never counts. A stage is in force from its first to its last
-/// day. A date the sources did not report is not guessed: a stage with only one date is
-/// in force on that day alone, and one with none (relative to the Constitutional Court's
-/// schedule) never is; so no stage is open-ended.
-pub fn in_force_on(day: NaiveDate) -> Condition {
-    Condition::all()
-        .add(election_stage::Column::Held.eq(true))
-        .add(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(election_stage::Column::StartsOn.lte(day))
-                        .add(election_stage::Column::EndsOn.gte(day)),
-                )
-                .add(
-                    Condition::all()
-                        .add(election_stage::Column::StartsOn.is_null())
-                        .add(election_stage::Column::EndsOn.eq(day)),
-                )
-                .add(
-                    Condition::all()
-                        .add(election_stage::Column::EndsOn.is_null())
-                        .add(election_stage::Column::StartsOn.eq(day)),
-                ),
-        )
 }
 
 /// Filters of `agencies`.
@@ -129,51 +100,3 @@ pub const WITA_PROVINCES: &[&str] = &[
 ];
 /// Provinces on Eastern Indonesian Time (WIT, UTC+9); every other is on WIB (UTC+7).
 pub const WIT_PROVINCES: &[&str] = &["81", "82", "91", "92", "93", "94", "95", "96"];
-
-/// The contest a place belongs to for disputes: its regency's own, or, where the regency
-/// holds none (Jakarta's administrative regions), its province's governor's.
-pub async fn election_for<C: ConnectionTrait>(
-    db: &C,
-    province_code: &str,
-    regency_code: &str,
-    year: i32,
-) -> AppResult<Option<election::Model>> {
-    let rows = election::Entity::find()
-        .filter(election::Column::Year.eq(year))
-        .filter(election::Column::RegionCode.is_in([regency_code, province_code]))
-        .all(db)
-        .await?;
-    let own = rows.iter().find(|e| e.region_code == regency_code).cloned();
-    Ok(own.or_else(|| rows.into_iter().find(|e| e.region_code == province_code)))
-}
-
-/// The stage in force on a day for an election (`in_force_on`: never one that was not
-/// held): its own stages first, then the national schedule; the shortest first (polling
-/// day rather than the count that starts on it), a stage known by one date only last.
-pub async fn stage_in_force<C: ConnectionTrait>(
-    db: &C,
-    election: Option<&election::Model>,
-    year: i32,
-    day: NaiveDate,
-) -> AppResult<Option<election_stage::Model>> {
-    let mut scope = Condition::any().add(
-        Condition::all()
-            .add(election_stage::Column::ElectionId.is_null())
-            .add(election_stage::Column::Year.eq(year)),
-    );
-    if let Some(election) = election {
-        scope = scope.add(election_stage::Column::ElectionId.eq(election.id));
-    }
-    let candidates = election_stage::Entity::find()
-        .filter(scope)
-        .filter(in_force_on(day))
-        .all(db)
-        .await?;
-    Ok(candidates.into_iter().min_by_key(|s| {
-        let span = s
-            .ends_on
-            .zip(s.starts_on)
-            .map_or(i64::MAX, |(end, start)| (end - start).num_days());
-        (s.election_id.is_none(), span, -s.seq)
-    }))
-}

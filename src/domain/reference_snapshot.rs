@@ -40,8 +40,12 @@ pub struct ReferenceSnapshot {
     posko_members: HashMap<i32, Vec<posko_member::Model>>,
 }
 
-/// Whether a stage is in force on a day: the in-memory form of `reference::in_force_on`
-/// (a test checks the two agree on every stage and day of the cycle).
+/// The one rule of which stages are in force on a day. Only a stage that was held (or is
+/// scheduled and not cancelled: `held`) is ever in force; a planned round that did not
+/// happen stays listed but never counts. A stage is in force from its first to its last
+/// day. A date the sources did not report is not guessed: a stage with only one date is
+/// in force on that day alone, and one with none (relative to the Constitutional Court's
+/// schedule) never is; so no stage is open-ended.
 pub fn in_force(stage: &election_stage::Model, day: NaiveDate) -> bool {
     stage.held
         && match (stage.starts_on, stage.ends_on) {
@@ -225,6 +229,47 @@ impl ReferenceSnapshot {
             .collect();
         rows.sort_by_key(|s| (s.year, s.election_id, s.round, s.seq));
         rows
+    }
+
+    /// The contest a place belongs to for disputes: its regency's own, or, where the
+    /// regency holds none (Jakarta's administrative regions), its province's governor's.
+    pub fn election_for(
+        &self,
+        province_code: &str,
+        regency_code: &str,
+        year: i32,
+    ) -> Option<&election::Model> {
+        let of = |region: &str| {
+            self.elections
+                .values()
+                .find(|e| e.year == year && e.region_code == region)
+        };
+        of(regency_code).or_else(|| of(province_code))
+    }
+
+    /// The stage in force on a day for an election (`in_force`: never one that was not
+    /// held): its own stages first, then the national schedule; the shortest first (polling
+    /// day rather than the count that starts on it), a stage known by one date only last.
+    pub fn stage_in_force(
+        &self,
+        election: Option<&election::Model>,
+        year: i32,
+        day: NaiveDate,
+    ) -> Option<&election_stage::Model> {
+        self.stages
+            .values()
+            .filter(|s| {
+                (s.election_id.is_none() && s.year == year)
+                    || election.is_some_and(|e| s.election_id == Some(e.id))
+            })
+            .filter(|s| in_force(s, day))
+            .min_by_key(|s| {
+                let span = s
+                    .ends_on
+                    .zip(s.starts_on)
+                    .map_or(i64::MAX, |(end, start)| (end - start).num_days());
+                (s.election_id.is_none(), span, -s.seq, s.id)
+            })
     }
 
     /// One stage by id.

@@ -2,7 +2,7 @@
 //! writing it once even when the client retries.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{candidate_pair, dispute, dispute_party, district};
+use entity::{dispute, dispute_party};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr, TransactionTrait,
@@ -14,7 +14,8 @@ use crate::auth::policy::{self, Action};
 use crate::auth::viewer::Viewer;
 use crate::domain::changes;
 use crate::domain::disputes;
-use crate::domain::reference;
+use crate::domain::reference::utc_offset_hours;
+use crate::domain::reference_snapshot::ReferenceSnapshot;
 use crate::domain::tally;
 use crate::domain::types::{DisputeCategory, DisputeStatus, EventKind, ReporterKind, Severity};
 use crate::domain::visible::VisibleDispute;
@@ -81,18 +82,24 @@ fn optional_text(
 
 /// Files a report, or returns the earlier one filed with the same idempotency key by the
 /// same agency (`true` when replayed).
+///
+/// The place is validated and classified (election, stage in force) against the
+/// reference data in memory, which is what any read before the transaction would see too:
+/// at most `reference_cache::POLL_INTERVAL` behind a change made on another instance.
 pub async fn report(
     db: &DatabaseConnection,
+    reference: &ReferenceSnapshot,
     viewer: &Viewer,
     input: NewReport,
 ) -> AppResult<(VisibleDispute, bool)> {
-    filed(db, viewer, input)
+    filed(db, reference, viewer, input)
         .await
         .map(|(row, replayed)| (VisibleDispute::new(row), replayed))
 }
 
 async fn filed(
     db: &DatabaseConnection,
+    reference: &ReferenceSnapshot,
     viewer: &Viewer,
     input: NewReport,
 ) -> AppResult<(dispute::Model, bool)> {
@@ -135,12 +142,12 @@ async fn filed(
             "occurredAt is in the future",
         ));
     }
-    let regency = reference::regency(db, &input.regency_code)
-        .await?
+    let regency = reference
+        .regency(&input.regency_code)
         .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency or city code"))?;
     let district_code = match input.district_code.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(code) => Some(check_district(db, &regency.code, code).await?),
+        Some(code) => Some(check_district(reference, &regency.code, code)?),
     };
     if !policy::covers(
         &viewer.jurisdiction,
@@ -153,33 +160,21 @@ async fn filed(
         ));
     }
 
-    if let Some(key) = &key
-        && let Some(replay) = replay(db, viewer, &agency, key, &input.fingerprint()).await?
-    {
-        return Ok((replay, true));
-    }
+    // A retry is found by the unique index on (agency, idempotency key) when the insert
+    // below fails, not by a read before it: the first attempt, which is nearly every
+    // report, costs one statement fewer.
 
-    let local =
-        input.occurred_at + Duration::hours(reference::utc_offset_hours(&regency.province_code));
+    let local = input.occurred_at + Duration::hours(utc_offset_hours(&regency.province_code));
     // Posko holds one Pilkada cycle; a report belongs to it (a later cycle adds its year).
     let cycle = crate::db::seed::CYCLE_YEAR;
-    let election =
-        reference::election_for(db, &regency.province_code, &regency.code, cycle).await?;
-    let stage = reference::stage_in_force(db, election.as_ref(), cycle, local.date_naive()).await?;
+    let election = reference.election_for(&regency.province_code, &regency.code, cycle);
+    let stage = reference.stage_in_force(election, cycle, local.date_naive());
     let mut pair_ids = Vec::new();
     let mut numbers = input.party_ballot_numbers.clone();
     numbers.sort_unstable();
     numbers.dedup();
     if !numbers.is_empty() {
-        let pairs = match &election {
-            Some(e) => {
-                candidate_pair::Entity::find()
-                    .filter(candidate_pair::Column::ElectionId.eq(e.id))
-                    .all(db)
-                    .await?
-            }
-            None => Vec::new(),
-        };
+        let pairs = election.map_or_else(Vec::new, |e| reference.candidates_of(e.id));
         for number in numbers {
             let pair = pairs
                 .iter()
@@ -210,9 +205,9 @@ async fn filed(
         regency_code: Set(regency.code.clone()),
         district_code: Set(district_code),
         location_text: Set(location_text),
-        election_id: Set(election.as_ref().map(|e| e.id)),
-        stage_id: Set(stage.as_ref().map(|s| s.id)),
-        stage_code: Set(stage.as_ref().map(|s| s.code.clone())),
+        election_id: Set(election.map(|e| e.id)),
+        stage_id: Set(stage.map(|s| s.id)),
+        stage_code: Set(stage.map(|s| s.code.clone())),
         occurred_at: Set(input.occurred_at),
         reported_at: Set(at),
         updated_at: Set(at),
@@ -228,10 +223,10 @@ async fn filed(
         request_hash: Set(Some(fingerprint.clone())),
         version: Set(1),
     })
-    .exec(&txn)
+    .exec_with_returning(&txn)
     .await;
-    let id = match inserted {
-        Ok(result) => result.last_insert_id,
+    let created = match inserted {
+        Ok(row) => row,
         Err(err)
             if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
                 && key.is_some() =>
@@ -248,21 +243,21 @@ async fn filed(
         }
         Err(err) => return Err(err.into()),
     };
+    if !policy::sees_as_reporter(viewer, &created) {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a report its own agency may not read back"
+        )));
+    }
     if !pair_ids.is_empty() {
         dispute_party::Entity::insert_many(pair_ids.into_iter().map(|pair| {
             dispute_party::ActiveModel {
-                dispute_id: Set(id),
+                dispute_id: Set(created.id),
                 candidate_pair_id: Set(pair),
             }
         }))
         .exec_without_returning(&txn)
         .await?;
     }
-    let created = policy::visible_disputes(viewer)
-        .filter(dispute::Column::Id.eq(id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new dispute vanished")))?;
     let mut change = Change::new(EventKind::Reported);
     change.to_status = Some(DisputeStatus::Reported);
     let mut changes = serde_json::Map::new();
@@ -289,8 +284,8 @@ fn new_ref_no(province_code: &str, at: DateTime<Utc>) -> String {
     format!("PSK-{province_code}-{}-{first}-{second}", at.format("%Y"))
 }
 
-async fn check_district(
-    db: &DatabaseConnection,
+fn check_district(
+    reference: &ReferenceSnapshot,
     regency_code: &str,
     code: &str,
 ) -> AppResult<String> {
@@ -313,14 +308,8 @@ async fn check_district(
     }
     // Posko loads districts only where it needs them; where it knows a regency's
     // districts, the code must be one of them.
-    let known: Vec<String> = district::Entity::find()
-        .filter(district::Column::RegencyCode.eq(regency_code))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.code)
-        .collect();
-    if !known.is_empty() && !known.iter().any(|k| k == code) {
+    let known = reference.districts_of(regency_code);
+    if !known.is_empty() && !known.iter().any(|k| k.code == code) {
         return Err(AppError::bad_input("districtCode", "unknown district code"));
     }
     Ok(code.to_owned())

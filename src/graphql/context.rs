@@ -30,7 +30,10 @@ pub const DEFAULT_PUBLIC_STATS_K: u64 = 5;
 
 /// Everything a resolver may need, built once per request by the HTTP layer.
 pub struct RequestContext {
-    pub db: Database,
+    /// Private: reaching the database goes through `db()`, which marks the answer as
+    /// depending on more than reference data (see `read_only_reference_data`).
+    db: Database,
+    touched_database: std::sync::atomic::AtomicBool,
     pub viewer: Viewer,
     /// Made on first use: a subscription holds its context for hours, most of them idle.
     loaders: std::sync::OnceLock<Loaders>,
@@ -63,6 +66,7 @@ impl RequestContext {
     ) -> Self {
         Self {
             db,
+            touched_database: std::sync::atomic::AtomicBool::new(false),
             viewer,
             loaders: std::sync::OnceLock::new(),
             request_id,
@@ -91,7 +95,7 @@ impl RequestContext {
             .or_default()
             .clone();
         let counts = cell
-            .get_or_try_init(|| disputes::stats(&self.db.conn, &self.viewer, filter, dimension))
+            .get_or_try_init(|| disputes::stats(&self.db().conn, &self.viewer, filter, dimension))
             .await?;
         Ok(counts.clone())
     }
@@ -135,6 +139,22 @@ impl RequestContext {
             .unwrap_or_default()
     }
 
+    /// The database, for whatever is not reference data.
+    pub fn db(&self) -> &Database {
+        self.touched_database
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        &self.db
+    }
+
+    /// Whether everything this operation read so far came from the reference data in
+    /// memory: its answer then depends on nothing but the document, its variables, the
+    /// viewer and the reference data's version.
+    pub fn read_only_reference_data(&self) -> bool {
+        !self
+            .touched_database
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The reference data as this instance holds it now.
     pub fn reference(&self) -> Arc<ReferenceSnapshot> {
         self.reference.current()
@@ -152,7 +172,7 @@ impl RequestContext {
 
     /// The request's DataLoaders.
     pub fn loaders(&self) -> &Loaders {
-        self.loaders.get_or_init(|| Loaders::new(&self.db.conn))
+        self.loaders.get_or_init(|| Loaders::new(&self.db().conn))
     }
 
     /// Gives subscriptions the instance's feed of changes.
@@ -175,7 +195,7 @@ impl RequestContext {
         filter: &DisputeFilter,
         dimension: StatsDimension,
     ) -> Result<Vec<(String, i64)>, AppError> {
-        let counts = disputes::stats(&self.db.conn, &self.viewer, filter, dimension).await?;
+        let counts = disputes::stats(&self.db().conn, &self.viewer, filter, dimension).await?;
         Ok(policy::publish_counts(
             &self.viewer,
             counts,
@@ -186,7 +206,13 @@ impl RequestContext {
     /// `published_total` computed now (see `published_stats_now`).
     pub async fn published_total_now(&self, filter: &DisputeFilter) -> Result<u64, AppError> {
         let total = total_of(
-            &disputes::stats(&self.db.conn, &self.viewer, filter, StatsDimension::Status).await?,
+            &disputes::stats(
+                &self.db().conn,
+                &self.viewer,
+                filter,
+                StatsDimension::Status,
+            )
+            .await?,
         );
         Ok(policy::publish_count(
             &self.viewer,

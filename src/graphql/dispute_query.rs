@@ -158,7 +158,7 @@ impl DisputeQuery {
             last,
             before,
         };
-        let page = disputes::list(&rc.db.conn, &rc.viewer, &filter, order, &page)
+        let page = disputes::list(&rc.db().conn, &rc.viewer, &filter, order, &page)
             .await
             .gql()?;
         Ok(dispute_type::connection(page, filter))
@@ -172,7 +172,7 @@ impl DisputeQuery {
     ) -> async_graphql::Result<Option<Dispute>> {
         let rc = ctx.request()?;
         Ok(Some(Dispute::new(
-            disputes::get_by_ref(&rc.db.conn, &rc.viewer, &id)
+            disputes::get_by_ref(&rc.db().conn, &rc.viewer, &id)
                 .await
                 .gql()?,
         )))
@@ -237,7 +237,7 @@ impl DisputeQuery {
             last,
             before,
         };
-        let page = audit::list(&rc.db.conn, &rc.viewer, &filter, &page)
+        let page = audit::list(&rc.db().conn, &rc.viewer, &filter, &page)
             .await
             .gql()?;
         Ok(access_log_connection(page))

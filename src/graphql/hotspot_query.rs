@@ -55,7 +55,7 @@ impl EarlyWarningQuery {
             first,
         };
         let rows = hotspots::hotspots(
-            &rc.db.conn,
+            &rc.db().conn,
             &rc.viewer,
             rc.public_stats_k(),
             query,

@@ -214,7 +214,7 @@ async fn execute(
     command: Command,
 ) -> async_graphql::Result<DisputePayload> {
     let rc = ctx.request()?;
-    let dispute = workflow::execute(&rc.db.conn, &rc.viewer, id, expected_version, command)
+    let dispute = workflow::execute(&rc.db().conn, &rc.viewer, id, expected_version, command)
         .await
         .gql()?;
     rc.changes()
@@ -252,9 +252,10 @@ impl DisputeMutation {
             restricted: input.restricted.unwrap_or(false),
             idempotency_key: input.idempotency_key,
         };
-        let (dispute, replayed) = report::report(&rc.db.conn, &rc.viewer, report)
-            .await
-            .gql()?;
+        let (dispute, replayed) =
+            report::report(&rc.db().conn, &rc.reference(), &rc.viewer, report)
+                .await
+                .gql()?;
         if !replayed {
             rc.changes()
                 .gql()?

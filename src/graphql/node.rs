@@ -117,9 +117,10 @@ pub enum Node {
 
 async fn resolve(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Node> {
     let rc = ctx.request()?;
-    let db = &rc.db.conn;
     if disputes::is_public_id(id) {
-        let dispute = disputes::get_by_ref(db, &rc.viewer, id).await.gql()?;
+        let dispute = disputes::get_by_ref(&rc.db().conn, &rc.viewer, id)
+            .await
+            .gql()?;
         return Ok(Node::Dispute(Dispute::new(dispute)));
     }
     let Some((kind, key)) = decode(id) else {
@@ -133,7 +134,7 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Node> {
                 return Err(AppError::NotFound).gql();
             };
             let dispute = Dispute::new(
-                disputes::get_by_ref(db, &rc.viewer, dispute_ref)
+                disputes::get_by_ref(&rc.db().conn, &rc.viewer, dispute_ref)
                     .await
                     .gql()?,
             );

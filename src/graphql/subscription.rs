@@ -79,7 +79,8 @@ async fn update(
     let shared = rc
         .changes()?
         .scoped(scope, async {
-            let Some(dispute) = disputes::changed(&rc.db.conn, &viewer, filter, row).await? else {
+            let Some(dispute) = disputes::changed(&rc.db().conn, &viewer, filter, row).await?
+            else {
                 return Ok(ScopedChange {
                     dispute: None,
                     escalations: Vec::new(),

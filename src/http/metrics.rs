@@ -33,6 +33,8 @@ pub struct Metrics {
     pub delivered: IntCounter,
     /// Sockets closed because their consumer could not keep up.
     pub dropped: IntCounter,
+    /// PUBLIC queries answered with a kept answer.
+    public_answers_reused: IntCounter,
 }
 
 impl Metrics {
@@ -88,6 +90,11 @@ impl Metrics {
         registry.register(Box::new(subscriptions.clone()))?;
         registry.register(Box::new(delivered.clone()))?;
         registry.register(Box::new(dropped.clone()))?;
+        let public_answers_reused = IntCounter::new(
+            "posko_public_answers_reused_total",
+            "PUBLIC queries of reference data answered with a kept answer",
+        )?;
+        registry.register(Box::new(public_answers_reused.clone()))?;
         // The process_* series every Prometheus dashboard expects (Linux only).
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -98,6 +105,7 @@ impl Metrics {
             subscriptions,
             delivered,
             dropped,
+            public_answers_reused,
             registry,
             requests,
             latency,
@@ -120,6 +128,11 @@ impl Metrics {
         } else {
             "other".into()
         }
+    }
+
+    /// Counts a PUBLIC query answered with a kept answer.
+    pub fn public_answer_reused(&self) {
+        self.public_answers_reused.inc();
     }
 
     /// Records one GraphQL request.

@@ -46,6 +46,8 @@ pub struct AppState {
     pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// Answers to PUBLIC queries of reference data, kept for reuse.
+    pub public_answers: crate::http::graphql::public_answers::PublicAnswers,
     /// The reference data, served from memory.
     pub reference: std::sync::Arc<crate::domain::reference_cache::ReferenceCache>,
 }
@@ -153,6 +155,7 @@ impl Application {
             schema: build_schema(config),
             auth,
             reference,
+            public_answers: Default::default(),
             limits: EndpointLimits {
                 max_body_bytes: config.max_body_bytes,
                 body_timeout: std::time::Duration::from_millis(config.body_timeout_ms),

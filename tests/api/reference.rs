@@ -358,7 +358,9 @@ async fn a_change_on_one_instance_is_served_by_every_instance_within_a_second() 
         mine,
         "me.jurisdiction.regencyCodes",
         // Kesbangpol DKI edits only the DKI part; the regions outside DKI stay.
-        &json!(["31.75", "32.16", "32.75", "32.76", "36.03", "36.71", "36.74"]),
+        &json!([
+            "31.75", "32.16", "32.75", "32.76", "36.03", "36.71", "36.74"
+        ]),
     )
     .await;
     assert!(
@@ -367,35 +369,79 @@ async fn a_change_on_one_instance_is_served_by_every_instance_within_a_second() 
     );
 }
 
+/// How many PUBLIC answers were reused, from `/metrics`.
+async fn reused_answers(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("posko_public_answers_reused_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no reuse counter in {text}"))
+}
+
 #[tokio::test]
-async fn the_memory_rule_of_stages_in_force_matches_the_sql_rule_on_every_day() {
-    use posko::domain::{reference, reference_snapshot};
-    use sea_orm::{EntityTrait, QueryFilter};
+async fn public_answers_of_reference_data_are_reused_until_it_changes_and_nothing_else_is() {
     let app = spawn_app().await;
-    let stages = entity::election_stage::Entity::find()
-        .all(&app.db.conn)
+    let provinces = "{ provinces { code name } }";
+    let first = app.gql(provinces).await;
+    first.expect_ok();
+    let before = reused_answers(&app).await;
+    let again = app.gql(provinces).await;
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        reused_answers(&app).await,
+        before + 1,
+        "the same answer, kept"
+    );
+
+    // Variables and operation names are part of what an answer depends on.
+    let one = "query One($code: String!) { province(code: $code) { name } }";
+    let jakarta = app.gql_as(None, one, json!({ "code": "31" })).await;
+    let bali = app.gql_as(None, one, json!({ "code": "51" })).await;
+    assert_eq!(
+        jakarta.data("province.name"),
+        &json!("Daerah Khusus Ibukota Jakarta")
+    );
+    assert_eq!(bali.data("province.name"), &json!("Bali"));
+    assert_eq!(
+        app.gql_as(None, one, json!({ "code": "31" })).await.body,
+        jakarta.body
+    );
+
+    // A change of reference data is served at once on this instance, kept answers or not.
+    app.db
+        .conn
+        .execute_unprepared("UPDATE province SET name = 'Provinsi Bali' WHERE code = '51'")
         .await
         .unwrap();
-    assert!(stages.len() > 20);
-    let first = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-    for offset in 0..500 {
-        let day = first + chrono::Duration::days(offset);
-        let mut by_sql: Vec<i32> = entity::election_stage::Entity::find()
-            .filter(reference::in_force_on(day))
-            .all(&app.db.conn)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        by_sql.sort_unstable();
-        let by_memory: Vec<i32> = stages
-            .iter()
-            .filter(|s| reference_snapshot::in_force(s, day))
-            .map(|s| s.id)
-            .collect();
-        assert_eq!(by_sql, by_memory, "on {day}");
+    let took = seen_within(
+        &app,
+        None,
+        "{ province(code: \"51\") { name } }",
+        "province.name",
+        &json!("Provinsi Bali"),
+    )
+    .await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let changed = app.gql_as(None, one, json!({ "code": "51" })).await;
+    assert_eq!(changed.data("province.name"), &json!("Provinsi Bali"));
+
+    // An answer that read the database is never kept, even beside reference data.
+    let mixed = "{ provinces { code } disputeStats { total } }";
+    let reused = reused_answers(&app).await;
+    for _ in 0..3 {
+        app.gql(mixed).await.expect_ok();
     }
+    assert_eq!(reused_answers(&app).await, reused);
+
+    // Only PUBLIC answers are kept: a token's caller is executed every time.
+    let reused = reused_answers(&app).await;
+    let kpu = token("KPU", "KPU_DKI");
+    for _ in 0..2 {
+        app.gql_as(Some(&kpu), provinces, json!({}))
+            .await
+            .expect_ok();
+    }
+    assert_eq!(reused_answers(&app).await, reused);
 }
 
 #[tokio::test]

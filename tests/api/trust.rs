@@ -590,7 +590,9 @@ async fn ids_of_events_from_before_salts_rest_on_secret_bits() {
     .unwrap();
     // Roll back to just before migration 12 (whatever came after it too), then forward.
     let from_twelve = u32::try_from(migration::Migrator::migrations().len() - 11).unwrap();
-    migration::Migrator::down(conn, Some(from_twelve)).await.unwrap();
+    migration::Migrator::down(conn, Some(from_twelve))
+        .await
+        .unwrap();
     migration::Migrator::up(conn, None).await.unwrap();
 
     let events = dispute_event::Entity::find()

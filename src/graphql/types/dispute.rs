@@ -618,7 +618,7 @@ impl DisputeConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let rc = ctx.request()?;
         if !policy::stats_scope_is_visible_scope(&rc.viewer) {
-            return disputes::count(&rc.db.conn, &rc.viewer, &self.filter)
+            return disputes::count(&rc.db().conn, &rc.viewer, &self.filter)
                 .await
                 .gql();
         }

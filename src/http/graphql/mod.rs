@@ -9,11 +9,13 @@
 //!
 //! A request goes through one step per module: `params` (body or query string →
 //! parameters) → `admit` (who is calling, rate limit) → `operation` (persisted document →
-//! cost → strings → execution, for each operation) → the access log → `respond`.
+//! cost → strings → a kept PUBLIC answer (`public_answers`) or execution, for each
+//! operation) → the access log → `respond`.
 
 mod admit;
 pub(crate) mod operation;
 pub(crate) mod params;
+pub(crate) mod public_answers;
 pub(crate) mod respond;
 mod sse;
 

@@ -12,6 +12,7 @@ use crate::domain::types::Role;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::http::graphql::params::Params;
+use crate::http::graphql::public_answers::AnswerKey;
 use crate::http::graphql::respond::{Outcome, request_error_body, settle};
 use crate::http::limits::{self, Refusal};
 use crate::http::persisted::Resolved;
@@ -32,6 +33,8 @@ pub struct Prepared {
     pub request: async_graphql::Request,
     pub kind: Option<OperationType>,
     pub operation: Option<String>,
+    /// Set for a PUBLIC query, whose answer may be kept (`public_answers`).
+    pub answer_key: Option<AnswerKey>,
 }
 
 /// Every step before execution, for any transport: the document (sent or registered), its
@@ -70,6 +73,16 @@ pub fn prepare(
             operation,
         ));
     }
+    let answer_key = (kind == Some(OperationType::Query))
+        .then(|| {
+            AnswerKey::for_public_query(
+                context,
+                &document,
+                params.variables.as_ref(),
+                params.operation_name.as_deref(),
+            )
+        })
+        .flatten();
     let mut request = async_graphql::Request::new(document).data(context.clone());
     // Parsed once: the limits above already needed the tree.
     request.set_parsed_query(parsed);
@@ -86,6 +99,7 @@ pub fn prepare(
         request,
         kind,
         operation,
+        answer_key,
     })
 }
 
@@ -113,7 +127,21 @@ pub async fn run(
         outcome.method_not_allowed = true;
         return outcome;
     }
-    execute(state, prepared).await
+    let Some(key) = prepared.answer_key.clone() else {
+        return execute(state, prepared).await;
+    };
+    if let Some(body) = state.public_answers.get(&key) {
+        state.metrics.public_answer_reused();
+        return Outcome::answered(body.to_string(), prepared.operation);
+    }
+    let outcome = execute(state, prepared).await;
+    state.public_answers.keep(
+        key,
+        context,
+        &outcome.body,
+        outcome.request_error || !outcome.codes.is_empty(),
+    );
+    outcome
 }
 
 /// The document to run: the one sent, or the registered one its hash names.
@@ -205,6 +233,7 @@ pub async fn execute(state: &AppState, prepared: Prepared) -> Outcome {
         request,
         kind,
         operation,
+        ..
     } = prepared;
     let timeout = state.limits.timeout;
     let Ok(mut response) = tokio::time::timeout(timeout, state.schema.execute(request)).await

@@ -145,6 +145,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A successful answer already serialised (kept from an earlier identical query).
+    pub fn answered(body: String, operation: Option<String>) -> Self {
+        Self {
+            body,
+            request_error: false,
+            malformed: false,
+            method_not_allowed: false,
+            operation,
+            codes: Vec::new(),
+        }
+    }
+
     pub fn refused(message: &str, code: ErrorCode, operation: Option<String>) -> Self {
         Self {
             body: request_error_body(message, code).to_string(),
