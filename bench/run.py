@@ -190,7 +190,20 @@ def run_wrk(script, variables, seconds, connections, threads):
     requests, duration_us, p50, p99, errors = map(int, match.groups())
     if requests == 0 or errors:
         sys.exit(f"bench: wrk saw {errors} errors in {requests} requests:\n{result.stdout}")
-    return requests / (duration_us / 1e6), p50 / 1000, p99 / 1000
+    return requests / (duration_us / 1e6), p50 / 1000, p99 / 1000, requests
+
+
+def cpu_seconds(pid):
+    """User + system CPU a process has used so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid, load):
+    """Runs a wrk load and adds the server's CPU per request, in microseconds."""
+    before = cpu_seconds(pid)
+    rps, p50, p99, requests = load()
+    return rps, p50, p99, (cpu_seconds(pid) - before) * 1e6 / requests
 
 
 def pgbench(statements, seconds, workdir, name):
@@ -436,21 +449,21 @@ def read_ceiling(statements, backend, seconds, workdir, name):
     return sqlite_ceiling(statements, seconds, workdir / "bench.db")
 
 
-def measure_read(name, body, token, captured, simplest, args, seconds, workdir):
+def measure_read(name, body, token, captured, simplest, args, seconds, workdir, pid):
     """Posko under wrk, then the database alone on the captured and on the simplest SQL."""
     print(f"bench: {LABELS[name]}", file=sys.stderr)
     body_file = workdir / f"{name}.json"
     body_file.write_text(json.dumps(body))
-    rps, p50, p99 = wrk(body_file, token, seconds, args.connections)
+    rps, p50, p99, cpu = measured(pid, lambda: wrk(body_file, token, seconds, args.connections))
     ceiling = read_ceiling(captured, args.backend, seconds, workdir, name)
     simplest_ceiling = read_ceiling(simplest, args.backend, seconds, workdir, f"{name}-simplest")
-    return name, rps, p50, p99, ceiling, simplest_ceiling, len(captured), len(simplest)
+    return name, rps, p50, p99, cpu, ceiling, simplest_ceiling, len(captured), len(simplest)
 
 
-def measure_write(name, token, args, seconds, workdir):
+def measure_write(name, token, args, seconds, workdir, pid):
     print(f"bench: {WRITE_LABELS[name]}", file=sys.stderr)
-    rps, p50, p99 = write_load(name, token, seconds, args.connections)
-    return name, rps, p50, p99, write_ceiling(name, args.backend, seconds, workdir)
+    rps, p50, p99, cpu = measured(pid, lambda: write_load(name, token, seconds, args.connections))
+    return name, rps, p50, p99, cpu, write_ceiling(name, args.backend, seconds, workdir)
 
 
 def machine():
@@ -519,9 +532,10 @@ def main():
 
     server = Server(binary, base_env(url), workdir / "server.log")
     try:
-        rows = [measure_read(name, bodies[name], tokens[name], captured[name], simplest[name], args, seconds, workdir)
+        pid = server.process.pid
+        rows = [measure_read(name, bodies[name], tokens[name], captured[name], simplest[name], args, seconds, workdir, pid)
                 for name in QUERIES]
-        writes = [measure_write(name, police, args, seconds, workdir) for name in WRITE_LABELS]
+        writes = [measure_write(name, police, args, seconds, workdir, pid) for name in WRITE_LABELS]
         rss = server.peak_rss_mb()
     finally:
         server.stop()
@@ -539,9 +553,9 @@ def main():
         f"- server peak RSS under load: {rss:.1f} MB",
         f"- SQL statements of Q2 at first: 5 / 25 / 50: {len(captured['q2_small'])} / {len(captured['q2_medium'])} / {len(captured['q2'])}",
         "",
-        f"| query | req/s | p50 ms | p99 ms | captured ceiling ({ceiling_tool}) req/s | % of captured "
+        f"| query | req/s | p50 ms | p99 ms | server CPU µs/request | captured ceiling ({ceiling_tool}) req/s | % of captured "
         "| simplest ceiling req/s | % of simplest | SQL statements (captured / simplest) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     def share(rps, ceiling):
         return "no SQL" if ceiling is None else f"{100 * rps / ceiling:.0f} %"
@@ -549,16 +563,16 @@ def main():
     def rate(ceiling):
         return "—" if ceiling is None else f"{ceiling:,.0f}"
 
-    for name, rps, p50, p99, ceiling, simplest_ceiling, count, simplest_count in rows:
-        lines.append(f"| {LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rate(ceiling)} | {share(rps, ceiling)} "
+    for name, rps, p50, p99, cpu, ceiling, simplest_ceiling, count, simplest_count in rows:
+        lines.append(f"| {LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:,.0f} | {rate(ceiling)} | {share(rps, ceiling)} "
                      f"| {rate(simplest_ceiling)} | {share(rps, simplest_ceiling)} | {count} / {simplest_count} |")
     lines += [
         "",
-        f"| write | req/s | p50 ms | p99 ms | ceiling: hand-written transaction ({ceiling_tool}) tx/s | % of ceiling |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| write | req/s | p50 ms | p99 ms | server CPU µs/request | ceiling: hand-written transaction ({ceiling_tool}) tx/s | % of ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, rps, p50, p99, ceiling in writes:
-        lines.append(f"| {WRITE_LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ceiling:,.0f} | {100 * rps / ceiling:.0f} % |")
+    for name, rps, p50, p99, cpu, ceiling in writes:
+        lines.append(f"| {WRITE_LABELS[name]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:,.0f} | {ceiling:,.0f} | {100 * rps / ceiling:.0f} % |")
     report = "\n".join(lines) + "\n"
     print(report)
     if args.quick:

@@ -247,6 +247,14 @@ pub fn classify(error: &mut ServerError) -> String {
     if let Some(async_graphql::Value::String(code)) = extensions.get("code") {
         return code.clone();
     }
+    if let Some(code) = crate::graphql::schema::explain_validation_error(error) {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code.as_str());
+        return code.as_str().to_owned();
+    }
+    let extensions = error.extensions.get_or_insert_with(Default::default);
     let code = ErrorCode::BadUserInput.as_str();
     extensions.set("code", code);
     if let Some(field) = quoted_argument(&error.message) {
