@@ -63,12 +63,9 @@ fn explain_format(error: &mut ServerError) -> Option<ErrorCode> {
         .message
         .strip_prefix("Invalid value for argument \"")?;
     let (argument, tail) = rest.split_once('"')?;
-    let Some((_, expected)) = crate::graphql::scalars::EXPECTED_FORMATS
+    let (_, expected) = crate::graphql::scalars::EXPECTED_FORMATS
         .iter()
-        .find(|(scalar, _)| tail == format!(", expected type \"{scalar}\""))
-    else {
-        return None;
-    };
+        .find(|(scalar, _)| tail == format!(", expected type \"{scalar}\""))?;
     let argument = argument.to_owned();
     error.message = format!("Invalid value for argument \"{argument}\": expected {expected}");
     let extensions = error.extensions.get_or_insert_with(Default::default);
