@@ -635,6 +635,13 @@ pub fn sees_as_reporter(viewer: &Viewer, row: &dispute::Model) -> bool {
     scope_parts(viewer).is_some_and(|parts| row.reported_by_agency == parts.agency)
 }
 
+/// Whether an answer to this viewer may be given to another caller of the same kind
+/// (`http::graphql::public_answers`): only PUBLIC, since every caller without a token is
+/// the same viewer; any token carries an agency, a jurisdiction and a subject of its own.
+pub fn answers_are_shared(viewer: &Viewer) -> bool {
+    viewer.role == Role::Public
+}
+
 /// Disputes as this viewer may see them: the only way the rest of the code reads them.
 pub fn visible_disputes(viewer: &Viewer) -> Select<dispute::Entity> {
     dispute::Entity::find().filter(dispute_scope(viewer))

@@ -32,6 +32,9 @@ pub async fn reattribute_unheld_stages<C: ConnectionTrait + TransactionTrait>(
         .filter(dispute::Column::StageId.is_in(unheld))
         .all(db)
         .await?;
+    if misplaced.is_empty() {
+        return Ok(0);
+    }
     // Read here rather than from an instance's cache: this runs inside the transaction
     // that changed a stage, and in `posko seed`, where no cache exists.
     let places = ReferenceSnapshot::read(db, 0).await?;

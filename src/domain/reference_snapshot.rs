@@ -6,6 +6,7 @@
 //! which must see their own transaction.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 use chrono::NaiveDate;
 use entity::{
@@ -38,6 +39,114 @@ pub struct ReferenceSnapshot {
     poskos: BTreeMap<String, posko::Model>,
     /// By posko, then agency code.
     posko_members: HashMap<i32, Vec<posko_member::Model>>,
+    /// Relations the schema walks, indexed once per load so that a walk of the whole
+    /// region tree costs a lookup per node, not a scan of every row per node.
+    groups: Groups,
+}
+
+/// Keys of related rows, each list in the order the schema serves it.
+#[derive(Debug, Default)]
+struct Groups {
+    /// Regency codes by province, by code.
+    regencies_by_province: HashMap<String, Vec<String>>,
+    /// District codes by regency, by code.
+    districts_by_regency: HashMap<String, Vec<String>>,
+    /// Election ids by province, by region code.
+    elections_by_province: HashMap<String, Vec<i32>>,
+    /// Election ids by the region they are for, by year.
+    elections_by_region: HashMap<String, Vec<i32>>,
+    /// An election's own stage ids, by order in the schedule.
+    stages_by_election: HashMap<i32, Vec<i32>>,
+    /// The national schedule's stage ids by year, by order.
+    national_stages_by_year: HashMap<i32, Vec<i32>>,
+    /// Candidate pair ids by election, by ballot number.
+    candidates_by_election: HashMap<i32, Vec<i32>>,
+}
+
+impl Groups {
+    fn of(snapshot: &ReferenceSnapshot) -> Self {
+        Self {
+            regencies_by_province: grouped(
+                snapshot.regencies.values(),
+                |r| Some(r.province_code.clone()),
+                |r| r.code.clone(),
+                |r| r.code.clone(),
+            ),
+            districts_by_regency: grouped(
+                snapshot.districts.values(),
+                |d| Some(d.regency_code.clone()),
+                |d| d.code.clone(),
+                |d| d.code.clone(),
+            ),
+            elections_by_province: grouped(
+                snapshot.elections.values(),
+                |e| Some(e.province_code.clone()),
+                |e| e.region_code.clone(),
+                |e| e.id,
+            ),
+            elections_by_region: grouped(
+                snapshot.elections.values(),
+                |e| Some(e.region_code.clone()),
+                |e| e.year,
+                |e| e.id,
+            ),
+            stages_by_election: grouped(
+                snapshot.stages.values(),
+                |s| s.election_id,
+                |s| s.seq,
+                |s| s.id,
+            ),
+            national_stages_by_year: grouped(
+                snapshot.stages.values(),
+                |s| s.election_id.is_none().then_some(s.year),
+                |s| s.seq,
+                |s| s.id,
+            ),
+            candidates_by_election: grouped(
+                snapshot.candidate_pairs.values(),
+                |c| Some(c.election_id),
+                |c| c.ballot_number,
+                |c| c.id,
+            ),
+        }
+    }
+}
+
+/// The ids of `rows` under each key (`None`: under none), each list ordered by `order`.
+fn grouped<'a, M: 'a, K: Hash + Eq, O: Ord, I>(
+    rows: impl Iterator<Item = &'a M>,
+    key: impl Fn(&M) -> Option<K>,
+    order: impl Fn(&M) -> O,
+    id: impl Fn(&M) -> I,
+) -> HashMap<K, Vec<I>> {
+    let mut rows: Vec<&M> = rows.collect();
+    rows.sort_by_key(|row| order(row));
+    let mut groups: HashMap<K, Vec<I>> = HashMap::new();
+    for row in rows {
+        if let Some(key) = key(row) {
+            groups.entry(key).or_default().push(id(row));
+        }
+    }
+    groups
+}
+
+/// The rows of `map` whose keys `index` lists under `key`, in that order.
+fn listed<'a, K, Q, I, M>(
+    index: &HashMap<K, Vec<I>>,
+    key: &Q,
+    map: &'a BTreeMap<I, M>,
+) -> Vec<&'a M>
+where
+    K: Hash + Eq + std::borrow::Borrow<Q>,
+    Q: Hash + Eq + ?Sized,
+    I: Ord,
+{
+    index
+        .get(key)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| map.get(id))
+        .collect()
 }
 
 /// The one rule of which stages are in force on a day. Only a stage that was held (or is
@@ -89,7 +198,7 @@ impl ReferenceSnapshot {
         for rows in posko_members.values_mut() {
             rows.sort_by(|a, b| a.agency_code.cmp(&b.agency_code));
         }
-        Ok(Self {
+        let mut snapshot = Self {
             version,
             provinces: keyed(province::Entity::find().all(db).await?, |m| m.code.clone()),
             regencies: keyed(regency::Entity::find().all(db).await?, |m| m.code.clone()),
@@ -110,7 +219,10 @@ impl ReferenceSnapshot {
                 m.province_code.clone()
             }),
             posko_members,
-        })
+            groups: Groups::default(),
+        };
+        snapshot.groups = Groups::of(&snapshot);
+        Ok(snapshot)
     }
 
     /// The region code a caller meant: a recoded region's old code maps to its new one.
@@ -135,10 +247,11 @@ impl ReferenceSnapshot {
 
     /// A province's regencies and cities, by code.
     pub fn regencies_of(&self, province_code: &str) -> Vec<&regency::Model> {
-        self.regencies
-            .values()
-            .filter(|r| r.province_code == province_code)
-            .collect()
+        listed(
+            &self.groups.regencies_by_province,
+            province_code,
+            &self.regencies,
+        )
     }
 
     /// One district by code.
@@ -148,10 +261,11 @@ impl ReferenceSnapshot {
 
     /// A regency's districts (those Posko knows of), by code.
     pub fn districts_of(&self, regency_code: &str) -> Vec<&district::Model> {
-        self.districts
-            .values()
-            .filter(|d| d.regency_code == regency_code)
-            .collect()
+        listed(
+            &self.groups.districts_by_regency,
+            regency_code,
+            &self.districts,
+        )
     }
 
     /// Elections matching the filter, by year and region code.
@@ -178,24 +292,20 @@ impl ReferenceSnapshot {
 
     /// A province's contests (its governor's and its regencies'/cities'), by region code.
     pub fn elections_of_province(&self, province_code: &str) -> Vec<&election::Model> {
-        let mut rows: Vec<&election::Model> = self
-            .elections
-            .values()
-            .filter(|e| e.province_code == province_code)
-            .collect();
-        rows.sort_by(|a, b| a.region_code.cmp(&b.region_code));
-        rows
+        listed(
+            &self.groups.elections_by_province,
+            province_code,
+            &self.elections,
+        )
     }
 
     /// A region's own contests, by year.
     pub fn elections_of_region(&self, region_code: &str) -> Vec<&election::Model> {
-        let mut rows: Vec<&election::Model> = self
-            .elections
-            .values()
-            .filter(|e| e.region_code == region_code)
-            .collect();
-        rows.sort_by_key(|e| e.year);
-        rows
+        listed(
+            &self.groups.elections_by_region,
+            region_code,
+            &self.elections,
+        )
     }
 
     /// Stages matching the filter: the national schedule first, then each election's own,
@@ -279,24 +389,12 @@ impl ReferenceSnapshot {
 
     /// An election's own stages, by order in the schedule.
     pub fn stages_of_election(&self, election_id: i32) -> Vec<&election_stage::Model> {
-        let mut rows: Vec<&election_stage::Model> = self
-            .stages
-            .values()
-            .filter(|s| s.election_id == Some(election_id))
-            .collect();
-        rows.sort_by_key(|s| s.seq);
-        rows
+        listed(&self.groups.stages_by_election, &election_id, &self.stages)
     }
 
     /// A cycle's national schedule (stages that belong to no single election), by order.
     pub fn national_stages(&self, year: i32) -> Vec<&election_stage::Model> {
-        let mut rows: Vec<&election_stage::Model> = self
-            .stages
-            .values()
-            .filter(|s| s.election_id.is_none() && s.year == year)
-            .collect();
-        rows.sort_by_key(|s| s.seq);
-        rows
+        listed(&self.groups.national_stages_by_year, &year, &self.stages)
     }
 
     /// One candidate pair by id.
@@ -306,13 +404,11 @@ impl ReferenceSnapshot {
 
     /// An election's candidate pairs, by ballot number.
     pub fn candidates_of(&self, election_id: i32) -> Vec<&candidate_pair::Model> {
-        let mut rows: Vec<&candidate_pair::Model> = self
-            .candidate_pairs
-            .values()
-            .filter(|c| c.election_id == election_id)
-            .collect();
-        rows.sort_by_key(|c| c.ballot_number);
-        rows
+        listed(
+            &self.groups.candidates_by_election,
+            &election_id,
+            &self.candidate_pairs,
+        )
     }
 
     /// Agencies matching the filter, by code.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use moka::sync::Cache;
 use serde_json::{Map, Value};
 
-use crate::domain::types::Role;
+use crate::auth::policy;
 use crate::graphql::context::RequestContext;
 
 /// At most this many bytes of answers are kept.
@@ -40,7 +40,7 @@ impl AnswerKey {
         variables: Option<&Map<String, Value>>,
         operation: Option<&str>,
     ) -> Option<Self> {
-        (context.viewer.role == Role::Public).then(|| Self {
+        policy::answers_are_shared(&context.viewer).then(|| Self {
             version: context.reference().version,
             document: document.into(),
             variables: variables.map(|v| Value::Object(v.clone()).to_string()),
