@@ -642,6 +642,26 @@ pub fn answers_are_shared(viewer: &Viewer) -> bool {
     viewer.role == Role::Public
 }
 
+/// The callers one subscription push may be computed for at once
+/// (`http::fanout`): the same role of the same agency. Every rule a subscription's fields
+/// go through reads the role, the agency or the agency's jurisdiction (looked up by agency
+/// code for each change), never the token's subject; what differs per token (its subject,
+/// its expiry) stays with each subscriber, whose own reads go to the access log under its
+/// own name. Only this module makes one, so sharing cannot widen past the rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SharedAudience {
+    role: Role,
+    agency: Option<String>,
+}
+
+/// The audience whose subscribers may share this viewer's pushes.
+pub fn shared_audience(viewer: &Viewer) -> SharedAudience {
+    SharedAudience {
+        role: viewer.role,
+        agency: viewer.agency_code.clone(),
+    }
+}
+
 /// Disputes as this viewer may see them: the only way the rest of the code reads them.
 pub fn visible_disputes(viewer: &Viewer) -> Select<dispute::Entity> {
     dispute::Entity::find().filter(dispute_scope(viewer))

@@ -35,6 +35,9 @@ pub struct Metrics {
     pub dropped: IntCounter,
     /// PUBLIC queries answered with a kept answer.
     public_answers_reused: IntCounter,
+    /// Subscription executions this instance runs (`http::fanout`: one per audience and
+    /// operation, shared by its subscribers).
+    subscription_groups: IntGauge,
 }
 
 impl Metrics {
@@ -90,6 +93,11 @@ impl Metrics {
         registry.register(Box::new(subscriptions.clone()))?;
         registry.register(Box::new(delivered.clone()))?;
         registry.register(Box::new(dropped.clone()))?;
+        let subscription_groups = IntGauge::new(
+            "posko_subscription_executions",
+            "Subscription executions running, each shared by the subscribers of one audience and operation",
+        )?;
+        registry.register(Box::new(subscription_groups.clone()))?;
         let public_answers_reused = IntCounter::new(
             "posko_public_answers_reused_total",
             "PUBLIC queries of reference data answered with a kept answer",
@@ -106,6 +114,7 @@ impl Metrics {
             delivered,
             dropped,
             public_answers_reused,
+            subscription_groups,
             registry,
             requests,
             latency,
@@ -161,6 +170,8 @@ impl Metrics {
         self.pool
             .with_label_values(&["in_use"])
             .set(i64::from(size.saturating_sub(idle)));
+        self.subscription_groups
+            .set(i64::try_from(state.fanout.groups()).unwrap_or(i64::MAX));
         let mut out = Vec::new();
         if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %err, "cannot encode metrics");

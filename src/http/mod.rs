@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, the GraphQL endpoint, health and readiness.
 
+pub mod fanout;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;

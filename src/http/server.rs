@@ -42,6 +42,8 @@ pub struct AppState {
     /// The limits of WebSocket connections, and what this instance's sockets hold.
     pub socket_limits: crate::http::ws::SocketLimits,
     pub sockets: crate::http::ws::SocketRegistry,
+    /// The subscriptions this instance runs, one per audience and operation.
+    pub fanout: crate::http::fanout::Fanout,
     /// Committed changes of disputes, for subscriptions.
     pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
     /// Whose forwarding headers name the client.
@@ -194,6 +196,7 @@ impl Application {
                 init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms),
             },
             sockets: crate::http::ws::SocketRegistry::default(),
+            fanout: crate::http::fanout::Fanout::default(),
             trusted_proxies,
             graphiql_nonce: config
                 .graphiql_tokens

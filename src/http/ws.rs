@@ -26,12 +26,12 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::auth::viewer::Viewer;
-use crate::domain::audit;
+use crate::domain::audit::{self, SensitiveRead};
 use crate::error::ErrorCode;
-use crate::graphql::context::RequestContext;
-use crate::http::graphql::operation::{self, Prepared};
+use crate::http::fanout::{self, Next};
+use crate::http::graphql::operation;
 use crate::http::graphql::params::Params;
-use crate::http::graphql::respond::{Outcome, request_error_body, settle};
+use crate::http::graphql::respond::{Outcome, request_error_body};
 use crate::http::server::AppState;
 
 /// The sub-protocol this endpoint speaks.
@@ -472,28 +472,33 @@ fn token_in(payload: &Value) -> Option<String> {
 
 /// Queues a message for the socket; a consumer that lets its queue fill is closed rather
 /// than allowed to grow memory. `false` when the operation should stop.
-fn deliver(state: &AppState, control: &mpsc::Sender<Control>, message: Value) -> bool {
-    match control.try_send(Control::Send(message.to_string())) {
+fn deliver(state: &AppState, control: &mpsc::Sender<Control>, message: String) -> bool {
+    match control.try_send(Control::Send(message)) {
         Ok(()) => {
             state.metrics.delivered.inc();
             true
         }
         Err(mpsc::error::TrySendError::Full(_)) => {
-            state.metrics.dropped.inc();
-            // The queue is full, so the close is sent on its own path.
-            let control = control.clone();
-            tokio::spawn(async move {
-                let _ = control
-                    .send(Control::Close(
-                        4500,
-                        "the client is not reading fast enough; reconnect and refetch".into(),
-                    ))
-                    .await;
-            });
+            fell_behind(state, control);
             false
         }
         Err(mpsc::error::TrySendError::Closed(_)) => false,
     }
+}
+
+/// Closes a socket whose consumer did not keep up with its bounded queue.
+fn fell_behind(state: &AppState, control: &mpsc::Sender<Control>) {
+    state.metrics.dropped.inc();
+    // The queue may be full, so the close is sent on its own path.
+    let control = control.clone();
+    tokio::spawn(async move {
+        let _ = control
+            .send(Control::Close(
+                4500,
+                "the client is not reading fast enough; reconnect and refetch".into(),
+            ))
+            .await;
+    });
 }
 
 /// The errors of a refused operation, for an `error` message.
@@ -520,6 +525,14 @@ impl Operation {
         if let Some(payload) = payload {
             message["payload"] = payload;
         }
+        deliver(&self.state, &self.control, message.to_string())
+    }
+
+    /// Queues a `next` message around a response already serialised (a group's push,
+    /// shared by its members: spliced, not parsed again).
+    fn send_next(&self, response: &str) -> bool {
+        let id = Value::String(self.id.clone()).to_string();
+        let message = format!(r#"{{"id":{id},"type":"next","payload":{response}}}"#);
         deliver(&self.state, &self.control, message)
     }
 
@@ -535,8 +548,7 @@ impl Operation {
     }
 
     /// Writes the reads a message implies; no message leaves without its audit rows.
-    async fn audited(&self, context: &RequestContext) -> bool {
-        let reads = context.take_reads();
+    async fn audited(&self, reads: Vec<SensitiveRead>) -> bool {
         match audit::record(&self.state.db.conn, &self.viewer, &self.request_id, reads).await {
             Ok(()) => true,
             Err(err) => {
@@ -588,23 +600,26 @@ async fn run_operation(
         Err(outcome) => return operation.fail(errors_of(&outcome)).await,
     };
     if prepared.kind == Some(OperationType::Subscription) {
-        let Prepared { request, .. } = prepared;
-        let mut stream = state.schema.execute_stream(request);
-        while let Some(mut response) = stream.next().await {
-            settle(&mut response);
-            if !operation.audited(&context).await {
-                return operation
-                    .fail(error_list("internal error", ErrorCode::Internal))
-                    .await;
-            }
-            let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-            if !operation.send("next", Some(payload)) {
-                return;
+        let mut member = fanout::join(&state, context, prepared, state.socket_limits.queue);
+        loop {
+            match member.next().await {
+                Next::Push(push) => {
+                    if !operation.audited(push.reads.clone()).await {
+                        return operation
+                            .fail(error_list("internal error", ErrorCode::Internal))
+                            .await;
+                    }
+                    if !operation.send_next(&push.response) {
+                        return;
+                    }
+                }
+                Next::Lagged => return fell_behind(&state, &operation.control),
+                Next::Ended => break,
             }
         }
     } else {
         let outcome = operation::execute(&state, prepared).await;
-        if !operation.audited(&context).await {
+        if !operation.audited(context.take_reads()).await {
             return operation
                 .fail(error_list("internal error", ErrorCode::Internal))
                 .await;

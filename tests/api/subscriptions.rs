@@ -636,3 +636,139 @@ async fn event_streams_count_against_the_same_limits_as_sockets() {
     }
     assert!(freed, "a closed stream's place was never freed");
 }
+
+/// `posko_subscription_executions` from `/metrics`.
+async fn executions(app: &TestApp) -> i64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("posko_subscription_executions "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the executions gauge")
+}
+
+#[tokio::test]
+async fn subscribers_of_one_audience_share_one_execution_and_each_is_logged_under_its_own_name() {
+    let app = spawn_app().await;
+    let officer = |sub: &str| {
+        let mut c = claims("POLICE", "POLDA_METRO_JAYA");
+        c["sub"] = json!(sub);
+        hs256(&c, TEST_SECRET.as_bytes())
+    };
+    // Two officers of one agency and a KPU member send the same operation.
+    let mut first = open(&app).await;
+    init(&mut first, Some(&officer("officer-first"))).await;
+    subscribe(&mut first, "u", UPDATES).await;
+    let mut second = open(&app).await;
+    init(&mut second, Some(&officer("officer-second"))).await;
+    subscribe(&mut second, "u", UPDATES).await;
+    let mut kpu = open(&app).await;
+    init(&mut kpu, Some(&token("KPU", "KPU_DKI"))).await;
+    subscribe(&mut kpu, "u", UPDATES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // One execution for the two officers, one for KPU: sharing never crosses an audience.
+    assert_eq!(executions(&app).await, 2);
+
+    let id = report(&app, "Intimidasi di TPS 7", false).await;
+    let intel = "mutation($input: AddIntelNoteInput!) { addIntelNote(input: $input) { dispute { version } } }";
+    app.gql_as(
+        Some(&token("POLICE", "POLDA_METRO_JAYA")),
+        intel,
+        json!({ "input": { "id": id, "expectedVersion": 1, "note": "koordinator massa dikenal" } }),
+    )
+    .await
+    .expect_ok();
+    for socket in [&mut first, &mut second] {
+        assert_eq!(
+            next(socket).await.unwrap()["payload"]["data"]["disputeUpdated"]["event"]["kind"],
+            "REPORTED"
+        );
+        let pushed = next(socket).await.unwrap();
+        assert_eq!(
+            pushed["payload"]["data"]["disputeUpdated"]["event"]["note"],
+            "koordinator massa dikenal"
+        );
+    }
+    // KPU's execution is its own: the reporter and the intelligence note stay hidden.
+    let reported = next(&mut kpu).await.unwrap();
+    assert!(reported["payload"]["data"]["disputeUpdated"]["dispute"]["reporter"].is_null());
+    assert_eq!(
+        reported["payload"]["errors"][0]["extensions"]["code"],
+        "FORBIDDEN"
+    );
+    let noted = next(&mut kpu).await.unwrap();
+    assert!(
+        noted["payload"]["data"]["disputeUpdated"]["event"].is_null(),
+        "{noted}"
+    );
+    assert!(!noted.to_string().contains("koordinator"));
+
+    // Each officer's read of the note is in the access log under that officer's name.
+    let logged = app
+        .gql_as(
+            Some(&token("ADMIN", "KESBANGPOL_DKI")),
+            "query($id: ID) { accessLog(filter: { disputeId: $id }) { nodes { field subject } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = logged.data("accessLog.nodes").as_array().unwrap().clone();
+    for subject in ["officer-first", "officer-second"] {
+        assert!(
+            nodes
+                .iter()
+                .any(|n| n["field"] == "intelNotes" && n["subject"] == subject),
+            "{subject}: {nodes:?}"
+        );
+    }
+    assert!(
+        !nodes.iter().any(|n| n["subject"] == "kpu-officer"),
+        "{nodes:?}"
+    );
+
+    // The first officer leaves; the second keeps receiving from the same execution.
+    first.close(None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let later = report(&app, "Intimidasi di TPS 8", false).await;
+    assert_eq!(
+        next(&mut second).await.unwrap()["payload"]["data"]["disputeUpdated"]["dispute"]["id"],
+        later.as_str()
+    );
+    // When the last subscriber of an execution leaves, the execution stops.
+    second.close(None).await.unwrap();
+    kpu.close(None).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while executions(&app).await != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "executions did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_late_subscriber_to_shared_statistics_gets_the_current_figures_at_once() {
+    let app = spawn_app().await;
+    const STATS: &str =
+        "subscription { disputeStatsUpdated(filter: { provinceCodes: [\"31\"] }) { total } }";
+    let mut early = open(&app).await;
+    init(&mut early, Some(&token("KPU", "KPU_DKI"))).await;
+    subscribe(&mut early, "s", STATS).await;
+    assert_eq!(
+        next(&mut early).await.unwrap()["payload"]["data"]["disputeStatsUpdated"]["total"],
+        0
+    );
+    report(&app, "Laporan pertama", false).await;
+    assert_eq!(
+        next(&mut early).await.unwrap()["payload"]["data"]["disputeStatsUpdated"]["total"],
+        1
+    );
+    // A second subscriber joins the same execution and is handed its last figures.
+    let mut late = open(&app).await;
+    init(&mut late, Some(&token("KPU", "KPU_DKI"))).await;
+    subscribe(&mut late, "s", STATS).await;
+    assert_eq!(
+        next(&mut late).await.unwrap()["payload"]["data"]["disputeStatsUpdated"]["total"],
+        1
+    );
+    assert_eq!(executions(&app).await, 1);
+}

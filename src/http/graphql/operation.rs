@@ -7,10 +7,12 @@ use async_graphql::Variables;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use serde_json::{Map, Value};
 
+use crate::auth::policy;
 use crate::config::Introspection;
 use crate::domain::types::Role;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
+use crate::http::fanout::Sharing;
 use crate::http::graphql::params::Params;
 use crate::http::graphql::public_answers::AnswerKey;
 use crate::http::graphql::respond::{Outcome, request_error_body, settle};
@@ -35,6 +37,8 @@ pub struct Prepared {
     pub operation: Option<String>,
     /// Set for a PUBLIC query, whose answer may be kept (`public_answers`).
     pub answer_key: Option<AnswerKey>,
+    /// Set for a subscription whose pushes other subscribers may share (`fanout`).
+    pub sharing: Option<Sharing>,
 }
 
 /// Every step before execution, for any transport: the document (sent or registered), its
@@ -83,6 +87,17 @@ pub fn prepare(
             )
         })
         .flatten();
+    let sharing = (kind == Some(OperationType::Subscription))
+        .then(|| {
+            Sharing::of(
+                policy::shared_audience(&context.viewer),
+                &document,
+                &parsed,
+                params.variables.as_ref(),
+                params.operation_name.as_deref(),
+            )
+        })
+        .flatten();
     let mut request = async_graphql::Request::new(document).data(context.clone());
     // Parsed once: the limits above already needed the tree.
     request.set_parsed_query(parsed);
@@ -100,6 +115,7 @@ pub fn prepare(
         kind,
         operation,
         answer_key,
+        sharing,
     })
 }
 

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::futures_util::StreamExt;
 use async_graphql::parser::types::OperationType;
 
 use crate::domain::audit;
 use crate::error::ErrorCode;
-use crate::http::graphql::operation::{self, Prepared};
-use crate::http::graphql::respond::{MediaType, refuse, request_error_body, settle};
+use crate::http::fanout::{self, Next};
+use crate::http::graphql::operation;
+use crate::http::graphql::respond::{MediaType, refuse, request_error_body};
 use crate::http::graphql::{admit, params};
 use crate::http::server::AppState;
 
@@ -127,20 +127,19 @@ pub async fn stream(
     let events = async_stream::stream! {
         let _held = held;
         let deadline = expires_in.map(|d| tokio::time::Instant::now() + d);
-        let Prepared { request, .. } = prepared;
         {
-            let mut responses = state.schema.execute_stream(request);
+            let mut member = fanout::join(&state, context, prepared, state.socket_limits.queue);
             let mut heartbeat = tokio::time::interval(HEARTBEAT);
             heartbeat.tick().await;
             loop {
                 let next = async {
                     match deadline {
-                        Some(at) => tokio::time::timeout_at(at, responses.next()).await.ok(),
-                        None => Some(responses.next().await),
+                        Some(at) => tokio::time::timeout_at(at, member.next()).await.ok(),
+                        None => Some(member.next().await),
                     }
                 };
-                let response = tokio::select! {
-                    response = next => response,
+                let next = tokio::select! {
+                    next = next => next,
                     _ = heartbeat.tick() => {
                         // A comment line: clients ignore it, and writing it is how the
                         // server learns that a client went away while nothing happened.
@@ -148,18 +147,27 @@ pub async fn stream(
                         continue;
                     }
                 };
-                let Some(Some(mut response)) = response else {
-                    break;
+                let push = match next {
+                    Some(Next::Push(push)) => push,
+                    Some(Next::Lagged) => {
+                        // The stream's reader fell behind its bounded queue.
+                        state.metrics.dropped.inc();
+                        let body = request_error_body(
+                            "the client is not reading fast enough; refetch, then subscribe again",
+                            ErrorCode::Reset,
+                        );
+                        yield Ok::<_, actix_web::Error>(event("next", &body.to_string()));
+                        break;
+                    }
+                    Some(Next::Ended) | None => break,
                 };
-                settle(&mut response);
-                let reads = context.take_reads();
-                if audit::record(&state.db.conn, &viewer, &request_id, reads).await.is_err() {
+                if audit::record(&state.db.conn, &viewer, &request_id, push.reads.clone()).await.is_err() {
                     let body = request_error_body("internal error", ErrorCode::Internal);
                     yield Ok::<_, actix_web::Error>(event("next", &body.to_string()));
                     break;
                 }
-                let data = serde_json::to_string(&response).unwrap_or_default();
-                yield Ok(event("next", &data));
+                state.metrics.delivered.inc();
+                yield Ok(event("next", &push.response));
             }
         }
         yield Ok(event("complete", ""));
