@@ -9,7 +9,11 @@ in Jakarta Pusat, which every subscriber's agency covers), server RSS per 1 000 
 subscribers, and server CPU per delivered event. A benchmark, not a test: it prints
 figures and fails only when the run itself breaks.
 
-    python3 bench/subscriptions.py [--quick] [--binary target/release/posko]
+The sockets are held by one Node process (bench/subscribers.mjs, the `ws` package of
+tests/clients) by default; `--client python` holds them in this process with `websockets`,
+as session 3 did, which saturates its core long before the server does.
+
+    python3 bench/subscriptions.py [--quick] [--client node|python] [--binary target/release/posko]
 """
 
 import argparse
@@ -28,7 +32,6 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "benchmark-secret-benchmark-secret-0123"
@@ -91,25 +94,109 @@ def start(binary: str, port: int, url: str, log: Path) -> subprocess.Popen:
     sys.exit(f"bench: the instance on {port} did not become ready (see {log})")
 
 
-async def subscriber(port: int, role: str, agency: str, received: dict, ready: asyncio.Event, stop: asyncio.Event):
-    async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
-                                  max_queue=None, ping_interval=None) as socket:
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token(role, agency)}"}}))
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
-        ready.set()
-        while not stop.is_set():
-            try:
-                text = await asyncio.wait_for(socket.recv(), 0.5)
-            except asyncio.TimeoutError:
-                continue
-            arrived = time.time()
-            message = json.loads(text)
-            if message.get("type") != "next":
-                continue
-            dispute = message["payload"]["data"]["disputeUpdated"]["dispute"]
-            committed = datetime.fromisoformat(dispute["reportedAt"].replace("Z", "+00:00")).timestamp()
-            received.setdefault(dispute["id"], []).append(arrived - committed)
+def subscriber_plan(args) -> list[tuple[int, str]]:
+    """Which instance and token each subscriber uses: roles and instances alternate."""
+    plan = []
+    for n in range(args.subscribers):
+        role, agency = SUBSCRIBERS[n % len(SUBSCRIBERS)]
+        plan.append((PORTS[n % 2], token(role, agency)))
+    return plan
+
+
+class NodeSubscribers:
+    """Every socket in one Node process (bench/subscribers.mjs)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.pushes = 0
+
+    async def open(self) -> None:
+        if not (ROOT / "tests" / "clients" / "node_modules" / "ws").exists():
+            subprocess.run(["npm", "ci", "--prefix", str(ROOT / "tests" / "clients"), "--no-audit", "--no-fund",
+                            "--loglevel=error"], check=True)
+        self.process = await asyncio.create_subprocess_exec(
+            "node", str(ROOT / "bench" / "subscribers.mjs"),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        config = {"query": SUBSCRIPTION, "subscribers": [
+            {"url": f"ws://127.0.0.1:{port}/graphql", "token": bearer} for port, bearer in subscriber_plan(self.args)]}
+        self.process.stdin.write((json.dumps(config) + "\n").encode())
+        await self.process.stdin.drain()
+        line = await self.process.stdout.readline()
+        if line.strip() != b"ready":
+            sys.exit(f"bench: the Node subscribers did not start: {line!r}")
+        self.reader = asyncio.create_task(self._read_counts())
+
+    async def _read_counts(self) -> None:
+        while True:
+            line = await self.process.stdout.readline()
+            if not line.startswith(b"count "):
+                self.result = line
+                return
+            self.pushes = int(line.split()[1])
+
+    def count(self) -> int:
+        return self.pushes
+
+    async def finish(self, sent: list[str]) -> dict:
+        self.process.stdin.write((json.dumps(sent) + "\n").encode())
+        await self.process.stdin.drain()
+        await self.reader
+        await self.process.wait()
+        return json.loads(self.result)
+
+
+class PythonSubscribers:
+    """Every socket in this process (websockets): the client of session 3's figures."""
+
+    def __init__(self, args):
+        self.args = args
+        self.received: list[dict] = []
+        self.stop = asyncio.Event()
+        self.tasks = []
+
+    async def open(self) -> None:
+        for port, bearer in subscriber_plan(self.args):
+            ready = asyncio.Event()
+            mine: dict = {}
+            self.received.append(mine)
+            self.tasks.append(asyncio.create_task(self.subscriber(port, bearer, mine, ready)))
+            await ready.wait()
+
+    async def subscriber(self, port: int, bearer: str, received: dict, ready: asyncio.Event):
+        import websockets  # only this client needs it
+
+        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
+                                      max_queue=None, ping_interval=None) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+            ready.set()
+            while not self.stop.is_set():
+                try:
+                    text = await asyncio.wait_for(socket.recv(), 0.5)
+                except asyncio.TimeoutError:
+                    continue
+                arrived = time.time()
+                message = json.loads(text)
+                if message.get("type") != "next":
+                    continue
+                dispute = message["payload"]["data"]["disputeUpdated"]["dispute"]
+                committed = datetime.fromisoformat(dispute["reportedAt"].replace("Z", "+00:00")).timestamp()
+                received.setdefault(dispute["id"], []).append(arrived - committed)
+
+    def count(self) -> int:
+        return sum(len(ls) for mine in self.received for ls in mine.values())
+
+    async def finish(self, sent: list[str]) -> dict:
+        self.stop.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        latencies = sorted(l for mine in self.received for ls in mine.values() for l in ls)
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        return {
+            "delivered": sum(1 for mine in self.received for i in sent if i in mine),
+            "duplicated": sum(len(ls) - 1 for mine in self.received for ls in mine.values() if len(ls) > 1),
+            "latency_p50_ms": round(q[49] * 1000, 1), "latency_p99_ms": round(q[98] * 1000, 1),
+        }
 
 
 def report(port: int, bearer: str, n: int) -> str:
@@ -130,16 +217,8 @@ async def run(args) -> dict:
     instances = [start(args.binary, port, url, work / f"server-{port}.log") for port in PORTS]
     try:
         base_rss = [rss_mb(p.pid) for p in instances]
-        received: list[dict] = []
-        stop = asyncio.Event()
-        tasks = []
-        for n in range(args.subscribers):
-            role, agency = SUBSCRIBERS[n % len(SUBSCRIBERS)]
-            ready = asyncio.Event()
-            mine: dict = {}
-            received.append(mine)
-            tasks.append(asyncio.create_task(subscriber(PORTS[n % 2], role, agency, mine, ready, stop)))
-            await ready.wait()
+        clients = NodeSubscribers(args) if args.client == "node" else PythonSubscribers(args)
+        await clients.open()
         await asyncio.sleep(1)
         idle_rss = [rss_mb(p.pid) for p in instances]
         cpu_before = [cpu_seconds(p.pid) for p in instances]
@@ -158,28 +237,24 @@ async def run(args) -> dict:
         sent = list(await asyncio.gather(*writes))
         achieved = len(sent) / (time.time() - started)
         # Drain: a push that is late is not lost; wait until deliveries stop (at most 60 s).
-        count = lambda: sum(len(ls) for mine in received for ls in mine.values())
-        last, quiet_since, drain_started = count(), time.time(), time.time()
+        last, quiet_since, drain_started = clients.count(), time.time(), time.time()
         while time.time() - quiet_since < 2 and time.time() - drain_started < 60:
             await asyncio.sleep(0.5)
-            if count() != last:
-                last, quiet_since = count(), time.time()
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            if clients.count() != last:
+                last, quiet_since = clients.count(), time.time()
         cpu = sum(cpu_seconds(p.pid) - before for p, before in zip(instances, cpu_before))
-        latencies = sorted(l for mine in received for ls in mine.values() for l in ls)
+        figures = await clients.finish(sent)
         expected = len(sent) * args.subscribers
-        delivered = sum(1 for mine in received for i in sent if i in mine)
-        duplicated = sum(len(ls) - 1 for mine in received for ls in mine.values() if len(ls) > 1)
-        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
         return {
+            "client": args.client,
             "subscribers": args.subscribers, "writes": len(sent), "writes_per_second": args.writes_per_second,
             "writes_per_second_achieved": round(achieved, 1),
-            "expected_deliveries": expected, "delivered": delivered, "lost": expected - delivered,
-            "duplicated": duplicated,
-            "latency_p50_ms": round(q[49] * 1000, 1), "latency_p99_ms": round(q[98] * 1000, 1),
+            "expected_deliveries": expected, "delivered": figures["delivered"],
+            "lost": expected - figures["delivered"], "duplicated": figures["duplicated"],
+            "latency_p50_ms": figures["latency_p50_ms"], "latency_p99_ms": figures["latency_p99_ms"],
             "rss_idle_mb_per_1000": round(sum(i - b for i, b in zip(idle_rss, base_rss)) * 1000 / max(1, args.subscribers), 1),
-            "cpu_us_per_delivered_event": round(cpu * 1e6 / max(1, delivered), 1),
+            "server_rss_mb_after": round(sum(rss_mb(p.pid) for p in instances), 1),
+            "cpu_us_per_delivered_event": round(cpu * 1e6 / max(1, figures["delivered"]), 1),
             "binary": args.binary,
         }
     finally:
@@ -195,6 +270,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--writes-per-second", type=float, default=50)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--client", choices=["node", "python"], default="node",
+                        help="who holds the sockets (node: bench/subscribers.mjs)")
     args = parser.parse_args()
     if args.quick:
         args.subscribers, args.seconds, args.writes_per_second = 20, 3, 10

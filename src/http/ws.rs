@@ -246,7 +246,10 @@ impl Connection {
             tokio::select! {
                 message = messages.next() => {
                     let Some(Ok(message)) = message else { break None };
-                    if let Err(ending) = self.on_message(message, &control).await {
+                    // Boxed: answering a message (authentication, preparing an operation)
+                    // needs large futures briefly, and an idle socket's task would
+                    // otherwise keep room for them for as long as it lives.
+                    if let Err(ending) = Box::pin(self.on_message(message, &control)).await {
                         break Some(ending);
                     }
                 }
@@ -549,7 +552,12 @@ impl Operation {
 
     /// Writes the reads a message implies; no message leaves without its audit rows.
     async fn audited(&self, reads: Vec<SensitiveRead>) -> bool {
-        match audit::record(&self.state.db.conn, &self.viewer, &self.request_id, reads).await {
+        if reads.is_empty() {
+            return true;
+        }
+        // Boxed: an idle subscription's task keeps room for its largest await inline.
+        let record = audit::record(&self.state.db.conn, &self.viewer, &self.request_id, reads);
+        match Box::pin(record).await {
             Ok(()) => true,
             Err(err) => {
                 tracing::error!(error = ?err, "cannot write the access log; message withheld");
@@ -599,39 +607,72 @@ async fn run_operation(
         Ok(prepared) => prepared,
         Err(outcome) => return operation.fail(errors_of(&outcome)).await,
     };
-    if prepared.kind == Some(OperationType::Subscription) {
-        let mut member = fanout::join(&state, context, prepared, state.socket_limits.queue);
-        loop {
-            match member.next().await {
-                Next::Push(push) => {
-                    if !operation.audited(push.reads.clone()).await {
-                        return operation
-                            .fail(error_list("internal error", ErrorCode::Internal))
-                            .await;
-                    }
-                    if !operation.send_next(&push.response) {
-                        return;
-                    }
-                }
-                Next::Lagged => return fell_behind(&state, &operation.control),
-                Next::Ended => break,
-            }
-        }
+    let finished = if prepared.kind == Some(OperationType::Subscription) {
+        let member = fanout::join(&state, context, prepared, state.socket_limits.queue);
+        forward(&operation, member).await
     } else {
-        let outcome = operation::execute(&state, prepared).await;
-        if !operation.audited(context.take_reads()).await {
-            return operation
-                .fail(error_list("internal error", ErrorCode::Internal))
-                .await;
+        // Boxed, so a subscription's task does not keep room for a query's execution
+        // for as long as it lives.
+        Box::pin(answer_once(&operation, context, prepared)).await
+    };
+    match finished {
+        Finished::Complete => {
+            operation.send("complete", None);
+            operation.finish().await;
         }
-        if outcome.request_error {
-            return operation.fail(errors_of(&outcome)).await;
-        }
-        let payload = serde_json::from_str::<Value>(&outcome.body).unwrap_or(Value::Null);
-        if !operation.send("next", Some(payload)) {
-            return;
+        Finished::Failed(errors) => operation.fail(errors).await,
+        Finished::Gone => {}
+    }
+}
+
+/// How an operation ended.
+enum Finished {
+    /// Its last message is queued: `complete` follows.
+    Complete,
+    /// It ends with an `error` message.
+    Failed(Value),
+    /// The socket is closing (or the consumer fell behind): nothing more to send.
+    Gone,
+}
+
+/// Hands a group's pushes to the socket, each after its reads are logged.
+async fn forward(operation: &Operation, mut member: fanout::Member) -> Finished {
+    loop {
+        match member.next().await {
+            Next::Push(push) => {
+                if !operation.audited(push.reads.clone()).await {
+                    return Finished::Failed(error_list("internal error", ErrorCode::Internal));
+                }
+                if !operation.send_next(&push.response) {
+                    return Finished::Gone;
+                }
+            }
+            Next::Lagged => {
+                fell_behind(&operation.state, &operation.control);
+                return Finished::Gone;
+            }
+            Next::Ended => return Finished::Complete,
         }
     }
-    operation.send("complete", None);
-    operation.finish().await;
+}
+
+/// Runs a query or mutation sent over the socket and queues its one answer.
+async fn answer_once(
+    operation: &Operation,
+    context: std::sync::Arc<crate::graphql::context::RequestContext>,
+    prepared: operation::Prepared,
+) -> Finished {
+    let outcome = operation::execute(&operation.state, prepared).await;
+    if !operation.audited(context.take_reads()).await {
+        return Finished::Failed(error_list("internal error", ErrorCode::Internal));
+    }
+    if outcome.request_error {
+        return Finished::Failed(errors_of(&outcome));
+    }
+    let payload = serde_json::from_str::<Value>(&outcome.body).unwrap_or(Value::Null);
+    if operation.send("next", Some(payload)) {
+        Finished::Complete
+    } else {
+        Finished::Gone
+    }
 }
