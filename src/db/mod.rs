@@ -21,6 +21,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://posko.db?mode=rwc";
 #[derive(Clone)]
 pub struct Database {
     pub conn: DatabaseConnection,
+    /// Where a request's writes go (`writer`).
+    writer: DatabaseConnection,
     statements: Arc<AtomicU64>,
     /// Kept for the migration lock's own connection.
     url: Arc<str>,
@@ -54,6 +56,23 @@ fn connect_options(url: &str, max_connections: u32, acquire_timeout: Duration) -
     options
 }
 
+/// Counts each statement a pool runs into `statements`, and traces it.
+fn count_statements(conn: &mut DatabaseConnection, statements: &Arc<AtomicU64>) {
+    let counter = statements.clone();
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        // The statement with its values inlined: the benchmark replays these against
+        // the database alone. Trace level only, and never on in production logs,
+        // since values may include reporters' names.
+        tracing::trace!(target: "posko::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement);
+    });
+}
+
+/// An in-memory SQLite database cannot be opened twice: one pool serves it all.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 /// The PostgreSQL advisory lock key that serialises migrations and seeding across
 /// instances (an arbitrary constant: "posko" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x0070_6f73_6b6f;
@@ -77,19 +96,34 @@ impl Database {
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        conn.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            // The statement with its values inlined: the benchmark replays these against
-            // the database alone. Trace level only, and never on in production logs,
-            // since values may include reporters' names.
-            tracing::trace!(target: "posko::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement);
-        });
+        count_statements(&mut conn, &statements);
+        let writer = if conn.get_database_backend() == DatabaseBackend::Sqlite && !is_in_memory(url)
+        {
+            let mut writer = sea_orm::Database::connect(connect_options(url, 1, acquire_timeout))
+                .await
+                .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+            count_statements(&mut writer, &statements);
+            writer
+        } else {
+            conn.clone()
+        };
         Ok(Self {
             conn,
+            writer,
             statements,
             url: url.into(),
         })
+    }
+
+    /// The connection a request's writes (reports, workflow, directory, access log) use.
+    /// SQLite lets one connection write at a time: pooled connections that each begin a
+    /// write wait for one another in SQLite's busy handler, which sleeps in steps of up
+    /// to 100 ms (session 5 measured a 0.5 s p99 for writes at 32 clients). On SQLite this
+    /// is one connection of its own, so writers queue in the pool, first come first
+    /// served, and readers keep the other connections. PostgreSQL locks rows, not the
+    /// database: there it is the main pool.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
     }
 
     /// Applies every pending migration, one instance at a time.
@@ -155,7 +189,7 @@ impl Database {
     /// so per-request statement counts and the benchmark's captured SQL stay exact. An
     /// in-memory SQLite database cannot be opened twice, so there the main pool serves.
     pub async fn background_connection(&self) -> anyhow::Result<DatabaseConnection> {
-        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+        if is_in_memory(&self.url) {
             return Ok(self.conn.clone());
         }
         sea_orm::Database::connect(connect_options(&self.url, 1, Duration::from_secs(10)))

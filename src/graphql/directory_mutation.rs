@@ -127,7 +127,7 @@ impl DirectoryMutation {
             round: input.round,
             confirmed: input.confirmed,
         };
-        let created = directory::create_stage(&rc.db().conn, &rc.viewer, stage)
+        let created = directory::create_stage(rc.db().writer(), &rc.viewer, stage)
             .await
             .gql()?;
         rc.reference_changed().await;
@@ -150,7 +150,7 @@ impl DirectoryMutation {
             held: input.held,
         };
         let updated = directory::update_stage(
-            &rc.db().conn,
+            rc.db().writer(),
             &rc.viewer,
             &node::key_of(Kind::ElectionStage, &input.id),
             changes,
@@ -175,7 +175,7 @@ impl DirectoryMutation {
             level: input.level,
             province_code: input.province_code,
         };
-        let saved = directory::upsert_agency(&rc.db().conn, &rc.viewer, agency)
+        let saved = directory::upsert_agency(rc.db().writer(), &rc.viewer, agency)
             .await
             .gql()?;
         rc.reference_changed().await;
@@ -200,7 +200,7 @@ impl DirectoryMutation {
             })
             .collect();
         let agency =
-            directory::set_jurisdiction(&rc.db().conn, &rc.viewer, &input.agency_code, regions)
+            directory::set_jurisdiction(rc.db().writer(), &rc.viewer, &input.agency_code, regions)
                 .await
                 .gql()?;
         rc.reference_changed().await;
@@ -215,7 +215,7 @@ impl DirectoryMutation {
     ) -> async_graphql::Result<Posko> {
         let rc = ctx.request()?;
         let posko = directory::set_posko_member(
-            &rc.db().conn,
+            rc.db().writer(),
             &rc.viewer,
             &input.province_code,
             &input.agency_code,
@@ -235,7 +235,7 @@ impl DirectoryMutation {
     ) -> async_graphql::Result<Posko> {
         let rc = ctx.request()?;
         let posko = directory::set_posko_member(
-            &rc.db().conn,
+            rc.db().writer(),
             &rc.viewer,
             &input.province_code,
             &input.agency_code,

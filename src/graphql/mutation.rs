@@ -214,7 +214,7 @@ async fn execute(
     command: Command,
 ) -> async_graphql::Result<DisputePayload> {
     let rc = ctx.request()?;
-    let dispute = workflow::execute(&rc.db().conn, &rc.viewer, id, expected_version, command)
+    let dispute = workflow::execute(rc.db().writer(), &rc.viewer, id, expected_version, command)
         .await
         .gql()?;
     rc.changes()
@@ -253,7 +253,7 @@ impl DisputeMutation {
             idempotency_key: input.idempotency_key,
         };
         let (dispute, replayed) =
-            report::report(&rc.db().conn, &rc.reference(), &rc.viewer, report)
+            report::report(rc.db().writer(), &rc.reference(), &rc.viewer, report)
                 .await
                 .gql()?;
         if !replayed {
