@@ -71,19 +71,11 @@ impl Sharing {
         variables: Option<&serde_json::Map<String, serde_json::Value>>,
         operation: Option<&str>,
     ) -> Option<Self> {
-        let selected = parsed
-            .operations
-            .iter()
-            .find(|(name, _)| match (operation, name) {
-                (Some(wanted), Some(name)) => wanted == name.as_str(),
-                (None, _) => true,
-                (Some(_), None) => false,
-            })
-            .map(|(_, op)| op)?;
-        if selected.node.ty != OperationType::Subscription {
+        let selected = crate::http::graphql::operation::selected(parsed, operation)?;
+        if selected.ty != OperationType::Subscription {
             return None;
         }
-        let [item] = selected.node.selection_set.node.items.as_slice() else {
+        let [item] = selected.selection_set.node.items.as_slice() else {
             return None;
         };
         let Selection::Field(field) = &item.node else {

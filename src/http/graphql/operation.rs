@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::Variables;
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
 use serde_json::{Map, Value};
 
 use crate::auth::policy;
@@ -230,8 +230,11 @@ fn cost(
     Ok(parsed)
 }
 
-/// The type of the operation the request selects, if the document has it.
-fn selected_kind(parsed: &ExecutableDocument, wanted: Option<&str>) -> Option<OperationType> {
+/// The operation the request selects, if the document has it.
+pub fn selected<'a>(
+    parsed: &'a ExecutableDocument,
+    wanted: Option<&str>,
+) -> Option<&'a OperationDefinition> {
     parsed
         .operations
         .iter()
@@ -240,7 +243,12 @@ fn selected_kind(parsed: &ExecutableDocument, wanted: Option<&str>) -> Option<Op
             (None, _) => true,
             (Some(_), None) => false,
         })
-        .map(|(_, operation)| operation.node.ty)
+        .map(|(_, operation)| &operation.node)
+}
+
+/// The type of the operation the request selects, if the document has it.
+fn selected_kind(parsed: &ExecutableDocument, wanted: Option<&str>) -> Option<OperationType> {
+    selected(parsed, wanted).map(|operation| operation.ty)
 }
 
 /// Executes a prepared query or mutation within the time limit.
