@@ -237,12 +237,25 @@ impl Connection {
     async fn run(mut self, mut messages: actix_ws::MessageStream) {
         let limits = self.state.socket_limits;
         let (control, mut controls) = mpsc::channel::<Control>(limits.queue);
-        let init_deadline = tokio::time::Instant::now() + limits.init_timeout;
+        // Both timers live as long as the socket and are re-armed only when their instant
+        // moves: a timer made per turn of the loop would enter and leave the runtime's
+        // timer wheel once per message sent.
+        let init_timer = tokio::time::sleep(limits.init_timeout);
+        tokio::pin!(init_timer);
+        let expiry_timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(expiry_timer);
+        let mut armed_expiry: Option<u64> = None;
         let ending = loop {
-            let expiry = self.viewer.as_ref().and_then(|v| v.expires_at).map(|exp| {
-                let left = exp.saturating_sub(now_seconds());
-                tokio::time::Instant::now() + Duration::from_secs(left)
-            });
+            let expires_at = self.viewer.as_ref().and_then(|v| v.expires_at);
+            if expires_at != armed_expiry {
+                if let Some(exp) = expires_at {
+                    let left = Duration::from_secs(exp.saturating_sub(now_seconds()));
+                    expiry_timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + left);
+                }
+                armed_expiry = expires_at;
+            }
             tokio::select! {
                 message = messages.next() => {
                     let Some(Ok(message)) = message else { break None };
@@ -266,15 +279,10 @@ impl Connection {
                     }
                     Control::Close(code, reason) => break Some(Ending(code, reason)),
                 },
-                () = tokio::time::sleep_until(init_deadline), if !self.init_received => {
+                () = &mut init_timer, if !self.init_received => {
                     break Some(Ending(4408, "Connection initialisation timeout".into()));
                 }
-                () = async {
-                    match expiry {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
-                    }
-                } => {
+                () = &mut expiry_timer, if armed_expiry.is_some() => {
                     break Some(Ending(4403, "Forbidden: the token has expired".into()));
                 }
             }
@@ -451,6 +459,7 @@ impl Connection {
             id.clone(),
             params,
             control.clone(),
+            self.session.clone(),
         ));
         self.operations.insert(id, task.abort_handle());
         self.state.metrics.subscriptions.inc();
@@ -531,14 +540,6 @@ impl Operation {
         deliver(&self.state, &self.control, message.to_string())
     }
 
-    /// Queues a `next` message around a response already serialised (a group's push,
-    /// shared by its members: spliced, not parsed again).
-    fn send_next(&self, response: &str) -> bool {
-        let id = Value::String(self.id.clone()).to_string();
-        let message = format!(r#"{{"id":{id},"type":"next","payload":{response}}}"#);
-        deliver(&self.state, &self.control, message)
-    }
-
     /// Ends the operation with an `error` message.
     async fn fail(self, errors: Value) {
         self.send("error", Some(errors));
@@ -583,6 +584,7 @@ async fn run_operation(
     id: String,
     params: Params,
     control: mpsc::Sender<Control>,
+    session: Session,
 ) {
     let operation = Operation {
         state: state.clone(),
@@ -614,7 +616,7 @@ async fn run_operation(
     };
     let finished = if prepared.kind == Some(OperationType::Subscription) {
         let member = fanout::join(&state, context, prepared, state.socket_limits.queue);
-        forward(&operation, member).await
+        forward(&operation, member, session).await
     } else {
         // Boxed, so a subscription's task does not keep room for a query's execution
         // for as long as it lives.
@@ -640,17 +642,36 @@ enum Finished {
     Gone,
 }
 
-/// Hands a group's pushes to the socket, each after its reads are logged.
-async fn forward(operation: &Operation, mut member: fanout::Member) -> Finished {
+/// Hands a group's pushes to the socket, each after its reads are logged. A push goes
+/// straight into the socket's own bounded queue (actix-ws's), not through the connection's
+/// task: one task hop less per push. A consumer that lets that queue fill stops this
+/// forwarding, the group's queue then overflows for this member, and `Next::Lagged`
+/// closes the socket with 4500.
+async fn forward(
+    operation: &Operation,
+    mut member: fanout::Member,
+    mut session: Session,
+) -> Finished {
+    // The `next` message is the shared response spliced after this operation's id, never
+    // parsed again.
+    let head = format!(
+        r#"{{"id":{},"type":"next","payload":"#,
+        Value::String(operation.id.clone())
+    );
     loop {
         match member.next().await {
             Next::Push(push) => {
                 if !operation.audited(push.reads.clone()).await {
                     return Finished::Failed(error_list("internal error", ErrorCode::Internal));
                 }
-                if !operation.send_next(&push.response) {
+                let mut message = String::with_capacity(head.len() + push.response.len() + 1);
+                message.push_str(&head);
+                message.push_str(&push.response);
+                message.push('}');
+                if session.text(message).await.is_err() {
                     return Finished::Gone;
                 }
+                operation.state.metrics.delivered.inc();
             }
             Next::Lagged => {
                 fell_behind(&operation.state, &operation.control);
