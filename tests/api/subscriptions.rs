@@ -772,3 +772,65 @@ async fn a_late_subscriber_to_shared_statistics_gets_the_current_figures_at_once
     );
     assert_eq!(executions(&app).await, 1);
 }
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_closed_with_4500_not_buffered() {
+    let app = spawn_app_with(&["--ws-queue", "1"]).await;
+    // A client whose receive buffer is tiny and which reads nothing: what the server
+    // cannot hand to the kernel must stay within the socket's bounded queues.
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(address.parse().unwrap()).await.unwrap();
+    let mut request = format!("ws://{address}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let mut socket: Socket = socket;
+    init(&mut socket, Some(&token("ADMIN", "KESBANGPOL_DKI"))).await;
+    // Each push repeats the description (aliases), so a few dozen pushes outgrow what the
+    // kernel's socket buffers and actix-ws's 32-message channel hold.
+    let aliases: String = (0..20).map(|n| format!(" d{n}: description")).collect();
+    subscribe(
+        &mut socket,
+        "u",
+        &format!("subscription {{ disputeUpdated {{ dispute {{ id{aliases} }} }} }}"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let long = "Uraian panjang kejadian di lapangan. ".repeat(250);
+    const REPORTS: usize = 100;
+    let admin = token("ADMIN", "KESBANGPOL_DKI");
+    for n in 0..REPORTS {
+        app.gql_as(
+            Some(&admin),
+            REPORT,
+            json!({ "input": {
+                "regencyCode": "31.71", "occurredAt": "2024-11-25T10:00:00+07:00",
+                "category": "CLASH", "severity": "LOW", "title": format!("Laporan {n}"),
+                "description": long } }),
+        )
+        .await
+        .expect_ok();
+    }
+    // Reading now drains what the kernel and the queues held, then the close.
+    let mut pushes = 0;
+    let code = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+        match frame {
+            Ok(Some(Ok(Message::Text(_)))) => pushes += 1,
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("after {pushes} pushes: {other:?}"),
+            Err(_) => panic!("nothing for 5 s after {pushes} pushes"),
+        }
+    };
+    assert_eq!(code, Some(4500), "after {pushes} pushes");
+    assert!(pushes < REPORTS, "every push was buffered: {pushes}");
+}
