@@ -142,9 +142,71 @@ where
     )
 }
 
+/// The newest `window` events of each dispute (the viewer sees the dispute: keyed by
+/// `DisputeId`), oldest first: what `events(last:)` reads first, so that a dispute with a
+/// long mediation history is not loaded whole to show its last few events. Which of them
+/// the viewer may see is still decided by the policy, in Rust (`projection::timeline`).
+/// One statement per request and window, whatever the number of disputes.
+pub struct RecentEvents {
+    db: DatabaseConnection,
+}
+
+impl Loader<(DisputeId, u32)> for RecentEvents {
+    type Value = Vec<dispute_event::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[(DisputeId, u32)],
+    ) -> Result<HashMap<(DisputeId, u32), Self::Value>, Self::Error> {
+        use sea_orm::FromQueryResult;
+        use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
+        let mut windows: HashMap<u32, HashMap<i32, DisputeId>> = HashMap::new();
+        for (id, window) in keys {
+            windows.entry(*window).or_default().insert(id.raw(), *id);
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        for (window, by_row) in windows {
+            let recency = Alias::new("recency");
+            let ranked = Query::select()
+                .column(Asterisk)
+                .expr_as(
+                    Expr::cust("ROW_NUMBER() OVER (PARTITION BY dispute_id ORDER BY seq DESC)"),
+                    recency.clone(),
+                )
+                .from(dispute_event::Entity)
+                .and_where(dispute_event::Column::DisputeId.is_in(by_row.keys().copied()))
+                .to_owned();
+            let statement = Query::select()
+                .column(Asterisk)
+                .from_subquery(ranked, Alias::new("ranked"))
+                .and_where(Expr::col(recency).lte(window))
+                .order_by(Alias::new("dispute_id"), Order::Asc)
+                .order_by(Alias::new("seq"), Order::Asc)
+                .to_owned();
+            let rows = dispute_event::Model::find_by_statement(
+                self.db.get_database_backend().build(&statement),
+            )
+            .all(&self.db)
+            .await
+            .map_err(|err| LoadError(Arc::new(err)))?;
+            for row in rows {
+                if let Some(key) = by_row.get(&row.dispute_id) {
+                    found
+                        .entry((*key, window))
+                        .or_insert_with(Vec::new)
+                        .push(row);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// The per-request loaders, one per relation the schema exposes.
 pub struct Loaders {
     pub escalations_by_dispute: DataLoader<ChildrenOf<dispute_escalation::Entity>>,
+    pub recent_events_by_dispute: DataLoader<RecentEvents>,
     pub events_by_dispute: DataLoader<ChildrenOf<dispute_event::Entity>>,
     pub assignments_by_dispute: DataLoader<ChildrenOf<dispute_assignment::Entity>>,
     pub parties_by_dispute: DataLoader<ChildrenOf<dispute_party::Entity>>,
@@ -162,6 +224,10 @@ impl Loaders {
                 dispute_escalation::Column::DisputeId,
                 dispute_escalation::Column::Id,
                 |m| m.dispute_id,
+            ),
+            recent_events_by_dispute: DataLoader::new(
+                RecentEvents { db: db.clone() },
+                tokio::spawn,
             ),
             events_by_dispute: children::<dispute_event::Entity>(
                 db,

@@ -513,3 +513,107 @@ async fn a_change_of_jurisdiction_takes_effect_without_a_new_token() {
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     assert!(!sees(&app, "POLICE", "POLDA_METRO_JAYA", depok).await);
 }
+
+#[tokio::test]
+async fn the_newest_events_are_the_tail_of_the_timeline_each_role_may_see() {
+    let app = spawn_app().await;
+    // A long history whose newest part is hidden from most roles: notes for everyone,
+    // then many intelligence notes (police only), then a note for KPU alone.
+    let long = insert_dispute(&app.db.conn, NewDispute::default()).await;
+    let short = insert_dispute(&app.db.conn, NewDispute::default()).await;
+    let mut events: Vec<NewEvent> = Vec::new();
+    for _ in 0..5 {
+        events.push(NewEvent {
+            kind: "NOTE",
+            role: "ADMIN",
+            note: Some("mediasi berlanjut"),
+            audience: None,
+        });
+    }
+    for _ in 0..25 {
+        events.push(NewEvent {
+            kind: "INTEL_NOTE",
+            role: "POLICE",
+            note: Some("pantauan"),
+            audience: Some("POLICE"),
+        });
+    }
+    events.push(NewEvent {
+        kind: "NOTE",
+        role: "ADMIN",
+        note: Some("untuk KPU"),
+        audience: Some("KPU"),
+    });
+    for event in events {
+        append_event(&app.db.conn, long, event).await;
+    }
+    append_event(
+        &app.db.conn,
+        short,
+        NewEvent {
+            kind: "NOTE",
+            role: "ADMIN",
+            note: Some("satu catatan"),
+            audience: None,
+        },
+    )
+    .await;
+    let seqs = |value: &serde_json::Value| -> Vec<i64> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    for (role, agency) in [
+        ("ADMIN", "KESBANGPOL_DKI"),
+        ("POLICE", "POLDA_METRO_JAYA"),
+        ("KPU", "KPU_DKI"),
+        ("BAWASLU", "BAWASLU_DKI"),
+        ("MEMBER", "KODAM_JAYA"),
+    ] {
+        for id in [long, short] {
+            let all = app
+                .gql_as(
+                    Some(&token(role, agency)),
+                    "query($id: ID!) { dispute(id: $id) { events { seq } } }",
+                    json!({ "id": gid(id) }),
+                )
+                .await;
+            let all = seqs(all.data("dispute.events"));
+            for last in [0usize, 1, 3, 10, 40] {
+                let answer = app
+                    .gql_as(
+                        Some(&token(role, agency)),
+                        "query($id: ID!, $last: Int) { dispute(id: $id) { events(last: $last) { seq } } }",
+                        json!({ "id": gid(id), "last": last }),
+                    )
+                    .await;
+                let tail = all[all.len().saturating_sub(last)..].to_vec();
+                assert_eq!(
+                    seqs(answer.data("dispute.events")),
+                    tail,
+                    "{role} {id} last {last}"
+                );
+            }
+        }
+        // The same through a list, where the newest events of every dispute of the page
+        // come in one statement.
+        let listed = app
+            .gql_as(
+                Some(&token(role, agency)),
+                "{ disputes(first: 50) { nodes { id events(last: 2) { seq } everything: events { seq } } } }",
+                json!({}),
+            )
+            .await;
+        for node in listed.data("disputes.nodes").as_array().unwrap() {
+            let all = seqs(&node["everything"]);
+            assert_eq!(
+                seqs(&node["events"]),
+                all[all.len().saturating_sub(2)..].to_vec(),
+                "{role}"
+            );
+        }
+    }
+}

@@ -67,6 +67,43 @@ impl Dispute {
         Ok(DisputeFacts { escalated_to })
     }
 
+    /// Enough of the newest events to hold the newest `keep` the viewer may see: a window
+    /// of the newest rows first (twice `keep`, and some, for the events hidden from this
+    /// viewer), the whole timeline only when hidden events fill the window.
+    async fn newest_events(
+        &self,
+        ctx: &Context<'_>,
+        facts: &DisputeFacts,
+        keep: usize,
+    ) -> async_graphql::Result<Vec<dispute_event::Model>> {
+        let window = keep.saturating_mul(2).saturating_add(8);
+        let rc = ctx.request()?;
+        let recent = loaded(
+            rc.loaders()
+                .recent_events_by_dispute
+                .load_one((self.0.id(), u32::try_from(window).unwrap_or(u32::MAX)))
+                .await,
+        )?
+        .unwrap_or_default();
+        let whole = recent.len() < window;
+        let seen = recent
+            .iter()
+            .filter(|e| {
+                crate::auth::policy::can_read_event(
+                    &rc.viewer,
+                    e.kind,
+                    e.audience.as_deref(),
+                    facts,
+                )
+            })
+            .count();
+        if whole || seen >= keep {
+            Ok(recent)
+        } else {
+            self.all_events(ctx).await
+        }
+    }
+
     async fn all_events(
         &self,
         ctx: &Context<'_>,
@@ -309,7 +346,10 @@ impl Dispute {
         };
         let rc = ctx.request()?;
         let facts = self.facts(ctx).await?;
-        let events = self.all_events(ctx).await?;
+        let events = match keep {
+            Some(keep) => self.newest_events(ctx, &facts, keep).await?,
+            None => self.all_events(ctx).await?,
+        };
         let mut events = projection::timeline(&rc.viewer, &self.0, &facts, events, rc).gql()?;
         if let Some(keep) = keep {
             let skip = events.len().saturating_sub(keep);
