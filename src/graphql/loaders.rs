@@ -14,7 +14,8 @@ use entity::{
     region_result_votes,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Value,
 };
 
 use crate::domain::visible::DisputeId;
@@ -167,6 +168,20 @@ impl Loader<(DisputeId, u32)> for RecentEvents {
         }
         let mut found = HashMap::with_capacity(keys.len());
         for (window, by_row) in windows {
+            if let [(row, id)] = by_row.iter().collect::<Vec<_>>().as_slice() {
+                // One dispute (a dispute's own page): the index on (dispute_id, seq) hands
+                // over the newest rows and stops, where ranking would read them all.
+                let mut rows = dispute_event::Entity::find()
+                    .filter(dispute_event::Column::DisputeId.eq(**row))
+                    .order_by_desc(dispute_event::Column::Seq)
+                    .limit(u64::from(window))
+                    .all(&self.db)
+                    .await
+                    .map_err(|err| LoadError(Arc::new(err)))?;
+                rows.reverse();
+                found.insert((**id, window), rows);
+                continue;
+            }
             let recency = Alias::new("recency");
             let ranked = Query::select()
                 .column(Asterisk)
