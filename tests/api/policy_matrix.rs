@@ -178,8 +178,13 @@ fn disputes_and_their_children_are_read_only_through_the_policy_module() {
         ),
         (
             "dispute_event::Entity::find",
-            // The write path reads the previous hash inside its transaction.
-            &["src/domain/workflow.rs", "src/db/audit_tools.rs"],
+            // The write path reads the previous hash inside its transaction; the loader
+            // of a dispute's newest events is keyed by `DisputeId`, like `ChildrenOf`.
+            &[
+                "src/domain/workflow.rs",
+                "src/db/audit_tools.rs",
+                "src/graphql/loaders.rs",
+            ],
         ),
         (
             "dispute_escalation::Entity::find",
