@@ -779,7 +779,7 @@ pub fn tally_split(viewer: &Viewer, filter_within_jurisdiction: bool) -> TallySp
     // The scope is (inside ∧ revealed) ∨ assigned ∨ own; the counters hold the first
     // term, so what they miss is assigned or own and not in the first term.
     let outside_too =
-        !filter_within_jurisdiction && viewer.jurisdiction != Jurisdiction::Nationwide;
+        !filter_within_jurisdiction && *viewer.jurisdiction != Jurisdiction::Nationwide;
     let not_counted = match (parts.revealed, outside_too) {
         (None, false) => {
             return TallySplit {
@@ -827,7 +827,7 @@ pub fn within_jurisdiction(
     provinces: Option<&[String]>,
     regencies: Option<&[String]>,
 ) -> bool {
-    match &viewer.jurisdiction {
+    match viewer.jurisdiction.as_ref() {
         Jurisdiction::Nationwide => true,
         Jurisdiction::Nowhere => false,
         Jurisdiction::Regions(set) => {
@@ -847,7 +847,7 @@ pub fn access_log_scope(viewer: &Viewer) -> Condition {
     if !can(viewer, Action::ReadAccessLog) {
         return never();
     }
-    match &viewer.jurisdiction {
+    match viewer.jurisdiction.as_ref() {
         Jurisdiction::Nowhere => never(),
         Jurisdiction::Nationwide => Condition::all(),
         Jurisdiction::Regions(set) => {
@@ -888,7 +888,7 @@ pub fn covers(
 /// Whether the viewer's jurisdiction holds a whole province (or the country): what
 /// managing a province's directory or scheduling its governor's election needs.
 pub fn covers_whole_province(viewer: &Viewer, province: &str) -> bool {
-    match &viewer.jurisdiction {
+    match viewer.jurisdiction.as_ref() {
         Jurisdiction::Nationwide => true,
         Jurisdiction::Regions(set) => set.provinces.contains(province),
         Jurisdiction::Nowhere => false,
@@ -908,5 +908,5 @@ pub fn manages_region(viewer: &Viewer, province: &str, regency: Option<&str>) ->
 /// Whether the viewer's agency covers the whole country (a national body may edit the
 /// national schedule).
 pub fn covers_whole_country(viewer: &Viewer) -> bool {
-    viewer.jurisdiction == Jurisdiction::Nationwide
+    *viewer.jurisdiction == Jurisdiction::Nationwide
 }

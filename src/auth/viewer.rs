@@ -48,7 +48,9 @@ pub enum Jurisdiction {
 #[derive(Clone, Debug)]
 pub struct AgencyAccess {
     pub kind: AgencyKind,
-    pub jurisdiction: Jurisdiction,
+    /// Shared by every viewer of the agency: a request or an open socket holds a pointer,
+    /// not a copy of its region sets.
+    pub jurisdiction: Arc<Jurisdiction>,
 }
 
 /// The authenticated caller (or `PUBLIC`).
@@ -60,7 +62,7 @@ pub struct Viewer {
     /// The agency code from the token; `None` for `PUBLIC`.
     pub agency_code: Option<String>,
     access: Option<Arc<AgencyAccess>>,
-    pub jurisdiction: Jurisdiction,
+    pub jurisdiction: Arc<Jurisdiction>,
     /// The token's `exp` (seconds since the epoch); `None` for `PUBLIC`. A long-lived
     /// connection ends when it passes.
     pub expires_at: Option<u64>,
@@ -74,7 +76,7 @@ impl Viewer {
             role: Role::Public,
             agency_code: None,
             access: None,
-            jurisdiction: Jurisdiction::Nowhere,
+            jurisdiction: Arc::new(Jurisdiction::Nowhere),
             expires_at: None,
         }
     }
@@ -256,7 +258,7 @@ async fn load_access(
     if agency.level.is_national() {
         return Ok(Some(AgencyAccess {
             kind,
-            jurisdiction: Jurisdiction::Nationwide,
+            jurisdiction: Arc::new(Jurisdiction::Nationwide),
         }));
     }
     let rows = agency_jurisdiction::Entity::find()
@@ -303,10 +305,10 @@ async fn load_access(
     set.provinces_covered_by_regencies = provinces_covered_by(db, &set.regencies).await?;
     Ok(Some(AgencyAccess {
         kind,
-        jurisdiction: if set.is_empty() {
+        jurisdiction: Arc::new(if set.is_empty() {
             Jurisdiction::Nowhere
         } else {
             Jurisdiction::Regions(set)
-        },
+        }),
     }))
 }

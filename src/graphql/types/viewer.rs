@@ -39,7 +39,7 @@ impl Me {
     }
     /// Where the caller's agency has authority, as loaded from the database.
     async fn jurisdiction(&self) -> MyJurisdiction {
-        match &self.0.jurisdiction {
+        match self.0.jurisdiction.as_ref() {
             Jurisdiction::Nowhere => MyJurisdiction::default(),
             Jurisdiction::Nationwide => MyJurisdiction {
                 whole_country: true,
