@@ -92,6 +92,30 @@ pub fn timeline(
     Ok(visible)
 }
 
+/// How many of a dispute's newest rows `events(last: keep)` reads first: twice `keep`, and
+/// some, for the events hidden from the viewer among them.
+pub fn newest_window(keep: usize) -> usize {
+    keep.saturating_mul(2).saturating_add(8)
+}
+
+/// Whether the newest `window` rows of a timeline (`rows`, fewer when that is all of it)
+/// hold the newest `keep` events the viewer may see, or the whole timeline must be read:
+/// they do unless events hidden from the viewer fill the window.
+pub fn newest_suffice(
+    viewer: &Viewer,
+    facts: &DisputeFacts,
+    rows: &[dispute_event::Model],
+    window: usize,
+    keep: usize,
+) -> bool {
+    rows.len() < window
+        || rows
+            .iter()
+            .filter(|e| policy::can_read_event(viewer, e.kind, e.audience.as_deref(), facts))
+            .count()
+            >= keep
+}
+
 /// One event of a dispute, if the viewer may see it (a subscription's `event`); noted in
 /// the access log when it is an intelligence note.
 pub fn event(

@@ -97,6 +97,31 @@ async fn quiet(socket: &mut Socket, wait: Duration) {
     }
 }
 
+/// Police add an intelligence note to a dispute at `version`.
+async fn add_intel_note(app: &TestApp, id: &str, version: i64, note: &str) {
+    app.gql_as(
+        Some(&token("POLICE", "POLDA_METRO_JAYA")),
+        "mutation($input: AddIntelNoteInput!) { addIntelNote(input: $input) { dispute { version } } }",
+        json!({ "input": { "id": id, "expectedVersion": version, "note": note } }),
+    )
+    .await
+    .expect_ok();
+}
+
+/// The access log's rows of one dispute, as ADMIN reads them (`fields` of each).
+async fn access_log_of(app: &TestApp, id: &str, fields: &str) -> Vec<Value> {
+    app.gql_as(
+        Some(&token("ADMIN", "KESBANGPOL_DKI")),
+        &format!("query($id: ID) {{ accessLog(filter: {{ disputeId: $id }}) {{ nodes {{ {fields} }} }} }}"),
+        json!({ "id": id }),
+    )
+    .await
+    .data("accessLog.nodes")
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
 const REPORT: &str = "mutation($input: ReportDisputeInput!) { reportDispute(input: $input) { dispute { id version } } }";
 
 async fn report(app: &TestApp, title: &str, restricted: bool) -> String {
@@ -324,14 +349,7 @@ async fn each_event_reaches_only_those_the_policy_allows() {
     quiet(&mut member, Duration::from_millis(300)).await;
 
     // An intelligence note reaches the police with its text, and the read is logged.
-    let intel = "mutation($input: AddIntelNoteInput!) { addIntelNote(input: $input) { dispute { version } } }";
-    app.gql_as(
-        Some(&token("POLICE", "POLDA_METRO_JAYA")),
-        intel,
-        json!({ "input": { "id": open_one, "expectedVersion": 1, "note": "provokator dikenal" } }),
-    )
-    .await
-    .expect_ok();
+    add_intel_note(&app, &open_one, 1, "provokator dikenal").await;
     let pushed = next(&mut police).await.unwrap();
     assert_eq!(
         pushed["payload"]["data"]["disputeUpdated"]["event"]["note"],
@@ -347,14 +365,7 @@ async fn each_event_reaches_only_those_the_policy_allows() {
         pushed["payload"]["data"]["disputeUpdated"]["event"].is_null(),
         "{pushed}"
     );
-    let logged = app
-        .gql_as(
-            Some(&token("ADMIN", "KESBANGPOL_DKI")),
-            "query($id: ID) { accessLog(filter: { disputeId: $id }) { nodes { field agencyCode } } }",
-            json!({ "id": open_one }),
-        )
-        .await;
-    let nodes = logged.data("accessLog.nodes").as_array().unwrap().clone();
+    let nodes = access_log_of(&app, &open_one, "field agencyCode").await;
     assert!(
         nodes
             .iter()
@@ -669,14 +680,7 @@ async fn subscribers_of_one_audience_share_one_execution_and_each_is_logged_unde
     assert_eq!(executions(&app).await, 2);
 
     let id = report(&app, "Intimidasi di TPS 7", false).await;
-    let intel = "mutation($input: AddIntelNoteInput!) { addIntelNote(input: $input) { dispute { version } } }";
-    app.gql_as(
-        Some(&token("POLICE", "POLDA_METRO_JAYA")),
-        intel,
-        json!({ "input": { "id": id, "expectedVersion": 1, "note": "koordinator massa dikenal" } }),
-    )
-    .await
-    .expect_ok();
+    add_intel_note(&app, &id, 1, "koordinator massa dikenal").await;
     for socket in [&mut first, &mut second] {
         assert_eq!(
             next(socket).await.unwrap()["payload"]["data"]["disputeUpdated"]["event"]["kind"],
@@ -703,14 +707,7 @@ async fn subscribers_of_one_audience_share_one_execution_and_each_is_logged_unde
     assert!(!noted.to_string().contains("koordinator"));
 
     // Each officer's read of the note is in the access log under that officer's name.
-    let logged = app
-        .gql_as(
-            Some(&token("ADMIN", "KESBANGPOL_DKI")),
-            "query($id: ID) { accessLog(filter: { disputeId: $id }) { nodes { field subject } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let nodes = logged.data("accessLog.nodes").as_array().unwrap().clone();
+    let nodes = access_log_of(&app, &id, "field subject").await;
     for subject in ["officer-first", "officer-second"] {
         assert!(
             nodes

@@ -76,7 +76,7 @@ impl Dispute {
         facts: &DisputeFacts,
         keep: usize,
     ) -> async_graphql::Result<Vec<dispute_event::Model>> {
-        let window = keep.saturating_mul(2).saturating_add(8);
+        let window = projection::newest_window(keep);
         let rc = ctx.request()?;
         let recent = loaded(
             rc.loaders()
@@ -85,19 +85,7 @@ impl Dispute {
                 .await,
         )?
         .unwrap_or_default();
-        let whole = recent.len() < window;
-        let seen = recent
-            .iter()
-            .filter(|e| {
-                crate::auth::policy::can_read_event(
-                    &rc.viewer,
-                    e.kind,
-                    e.audience.as_deref(),
-                    facts,
-                )
-            })
-            .count();
-        if whole || seen >= keep {
+        if projection::newest_suffice(&rc.viewer, facts, &recent, window, keep) {
             Ok(recent)
         } else {
             self.all_events(ctx).await
