@@ -112,7 +112,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let drift = posko::domain::tally::drift(&db.conn).await?;
             for d in &drift {
                 println!(
-                    "{}/{}/{} {}={} [{}]: counted {}, actually {}",
+                    "{}{}/{}/{} {}={} [{}]: counted {}, actually {}",
+                    d.agency
+                        .as_ref()
+                        .map(|agency| format!("{agency} @ "))
+                        .unwrap_or_default(),
                     d.place.0,
                     d.place.1,
                     d.place.2,

@@ -7,6 +7,7 @@ pub mod agency_jurisdiction;
 pub mod candidate_pair;
 pub mod directory_change;
 pub mod dispute;
+pub mod dispute_agency_tally;
 pub mod dispute_assignment;
 pub mod dispute_escalation;
 pub mod dispute_event;

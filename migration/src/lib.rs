@@ -18,6 +18,7 @@ mod m20261130_000010_vulnerability_index;
 mod m20261130_000011_region_results;
 mod m20261201_000012_event_key_salts;
 mod m20261201_000013_reference_version;
+mod m20261201_000014_dispute_agency_tally;
 
 pub use m20261201_000013_reference_version::REFERENCE_TABLES;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_region_results::Migration),
             Box::new(m20261201_000012_event_key_salts::Migration),
             Box::new(m20261201_000013_reference_version::Migration),
+            Box::new(m20261201_000014_dispute_agency_tally::Migration),
         ]
     }
 }

@@ -10,13 +10,16 @@
 //! * `publish_counts`: what PUBLIC statistics show (k-anonymous).
 //! * `dispute_scope`: which dispute rows a viewer sees; `visible_disputes` is the only way
 //!   the rest of the code reads disputes.
-//! * `tally_split`: how statistics divide that scope between running counters and a live
-//!   count, so both together count exactly the disputes `disputes_for_stats` selects.
+//! * `tally_split`: how statistics divide that scope between the place counters and the
+//!   counters of the viewer's own agency, so both together count exactly the disputes
+//!   `disputes_for_stats` selects.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
 
-use entity::{dispute, dispute_assignment, dispute_escalation, dispute_tally};
+use entity::{
+    dispute, dispute_agency_tally, dispute_assignment, dispute_escalation, dispute_tally,
+};
 
 use crate::auth::viewer::{Jurisdiction, Viewer};
 use crate::domain::types::{AgencyKind, DisputeStatus, EscalationTarget, EventKind, Role};
@@ -506,6 +509,12 @@ const TALLY_PLACE: PlaceColumns<dispute_tally::Column> = PlaceColumns {
     district: dispute_tally::Column::DistrictCode,
 };
 
+const AGENCY_TALLY_PLACE: PlaceColumns<dispute_agency_tally::Column> = PlaceColumns {
+    province: dispute_agency_tally::Column::ProvinceCode,
+    regency: dispute_agency_tally::Column::RegencyCode,
+    district: dispute_agency_tally::Column::DistrictCode,
+};
+
 fn jurisdiction_over<C: ColumnTrait>(
     jurisdiction: &Jurisdiction,
     place: &PlaceColumns<C>,
@@ -742,15 +751,18 @@ fn audiences_open_to(targets: &[EscalationTarget]) -> Vec<String> {
 }
 
 /// How statistics split a viewer's statistics scope (`disputes_for_stats`) in two
-/// disjoint parts: the disputes inside its jurisdiction that are open to it (unrestricted,
-/// or restricted and escalated to its kind of body, or anything for `ADMIN`), read from
-/// the running counters (`dispute_tally`); and the rest of what it sees (disputes assigned
-/// to or reported by its agency that the first part leaves out), counted live.
+/// disjoint parts, both read from running counters: the disputes inside its jurisdiction
+/// that are open to it (unrestricted, or restricted and escalated to its kind of body, or
+/// anything for `ADMIN`), from the place counters (`dispute_tally`); and the rest of what
+/// it sees (disputes assigned to or reported by its agency that the first part leaves
+/// out), from its agency's counters (`dispute_agency_tally`). Both parts test only a
+/// counter's key (place and audience), so neither reads a dispute.
 pub struct TallySplit {
-    /// The counter rows the viewer counts (a condition on `dispute_tally`).
+    /// The place counter rows the viewer counts (a condition on `dispute_tally`).
     pub counted: Condition,
-    /// The disputes it sees that the counters leave out, or `None` when there are none.
-    pub uncounted: Option<Select<dispute::Entity>>,
+    /// The agency counter rows it counts besides (a condition on `dispute_agency_tally`
+    /// naming its agency), or `None` when the first part holds its whole scope.
+    pub linked: Option<Condition>,
 }
 
 /// The split for a viewer. `filter_within_jurisdiction` says the statistics are already
@@ -761,60 +773,51 @@ pub fn tally_split(viewer: &Viewer, filter_within_jurisdiction: bool) -> TallySp
         // PUBLIC counts every unrestricted dispute (`disputes_for_stats`), all counted.
         return TallySplit {
             counted: Condition::all().add(dispute_tally::Column::Audience.eq("")),
-            uncounted: None,
+            linked: None,
         };
     }
     let Some(parts) = scope_parts(viewer) else {
         return TallySplit {
             counted: never(),
-            uncounted: None,
+            linked: None,
         };
     };
+    // `revealed` of the scope, over a counter's audience instead of a dispute's row.
+    let open_audiences = parts
+        .revealed
+        .is_some()
+        .then(|| audiences_open_to(escalation_targets(viewer)));
     let mut counted = Condition::all().add(jurisdiction_over(&viewer.jurisdiction, &TALLY_PLACE));
-    if parts.revealed.is_some() {
-        counted = counted.add(
-            dispute_tally::Column::Audience.is_in(audiences_open_to(escalation_targets(viewer))),
-        );
+    if let Some(open) = &open_audiences {
+        counted = counted.add(dispute_tally::Column::Audience.is_in(open.clone()));
     }
-    // The scope is (inside ∧ revealed) ∨ assigned ∨ own; the counters hold the first
-    // term, so what they miss is assigned or own and not in the first term.
+    // The scope is (inside ∧ revealed) ∨ assigned ∨ own; the place counters hold the first
+    // term, so the agency's counters add what is assigned or own and not in the first.
     let outside_too =
         !filter_within_jurisdiction && *viewer.jurisdiction != Jurisdiction::Nationwide;
-    let not_counted = match (parts.revealed, outside_too) {
+    let inside = jurisdiction_over(&viewer.jurisdiction, &AGENCY_TALLY_PLACE);
+    let not_counted = match (open_audiences, outside_too) {
         (None, false) => {
             return TallySplit {
                 counted,
-                uncounted: None,
+                linked: None,
             };
         }
-        (None, true) => parts.jurisdiction.not(),
-        // `restricted = true` is implied; said outright, it lets the index on
-        // (restricted, province_code, …) find the few rows to test.
-        (Some(revealed), false) => Condition::all()
-            .add(dispute::Column::Restricted.eq(true))
-            .add(revealed.not()),
-        (Some(revealed), true) => Condition::all().add(parts.jurisdiction).add(revealed).not(),
+        (None, true) => inside.not(),
+        (Some(open), false) => {
+            Condition::all().add(dispute_agency_tally::Column::Audience.is_not_in(open))
+        }
+        (Some(open), true) => Condition::all()
+            .add(inside)
+            .add(dispute_agency_tally::Column::Audience.is_in(open))
+            .not(),
     };
-    // Assignments as a hashed `IN`: the rows tested here are a province's restricted
-    // ones (or, without a place filter, all), and one read of the agency's few
-    // assignments beats a probe per row.
-    let assigned_or_own = Condition::any()
-        .add(dispute::Column::ReportedByAgency.eq(parts.agency.clone()))
-        .add(
-            dispute::Column::Id.in_subquery(
-                Query::select()
-                    .column(dispute_assignment::Column::DisputeId)
-                    .from(dispute_assignment::Entity)
-                    .and_where(dispute_assignment::Column::AgencyCode.eq(parts.agency))
-                    .to_owned(),
-            ),
-        );
     TallySplit {
         counted,
-        uncounted: Some(
-            dispute::Entity::find()
-                .filter(assigned_or_own)
-                .filter(not_counted),
+        linked: Some(
+            Condition::all()
+                .add(dispute_agency_tally::Column::AgencyCode.eq(parts.agency))
+                .add(not_counted),
         ),
     }
 }

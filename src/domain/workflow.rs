@@ -369,14 +369,18 @@ async fn write(
             .map_or(expected_version, |d| d.version);
         return Err(conflict(now_version));
     }
-    // Under the row lock the guarded write took, and before this change's escalation: who
-    // may count a restricted dispute in statistics depends on them. Only a status change
-    // or an escalation moves it between counters.
-    let moves_counters = updated.status != current.status || change.escalation.is_some();
-    let escalated_before = if current.restricted && moves_counters {
-        tally::escalated_to(&txn, current.id).await?
+    // Under the row lock the guarded write took, and before this change's escalation and
+    // assignment: who may count a dispute in statistics depends on them.
+    let counted = tally::CountedChange {
+        to_status: updated.status,
+        escalation: change.escalation.as_ref().map(|(target, _)| *target),
+        assign: change.assign.clone(),
+        unassign: change.unassign.clone(),
+    };
+    let links = if counted.moves(&current) {
+        Some(tally::links(&txn, &current).await?)
     } else {
-        Vec::new()
+        None
     };
     append_event(
         &txn,
@@ -418,14 +422,9 @@ async fn write(
             .await?;
     }
     // Last before the commit, so the shared counter rows stay locked for the shortest time.
-    tally::record_change(
-        &txn,
-        &current,
-        &escalated_before,
-        updated.status,
-        change.escalation.as_ref().map(|(target, _)| *target),
-    )
-    .await?;
+    if let Some(links) = &links {
+        tally::record_change(&txn, &current, links, &counted).await?;
+    }
     changes::notify_in(&txn, current.id, updated.version).await?;
     txn.commit().await?;
     Ok(updated)

@@ -1,10 +1,10 @@
-//! Statistics over places come from running counters plus a live count of what the
-//! counters leave out (`posko::domain::tally`). Asking the same question with one more
+//! Statistics over places come from running counters: per place, plus per agency for
+//! what a viewer sees only as its agency's report or assignment (`posko::domain::tally`). Asking the same question with one more
 //! filter that excludes nothing (all four severities) forces the fully live count, so the
 //! two answers must agree for every caller, every place filter and after every kind of
 //! write.
 
-use entity::dispute_tally;
+use entity::{dispute_agency_tally, dispute_tally};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -317,6 +317,54 @@ async fn counters_follow_reports_and_status_changes() {
     assert_counters_agree(&app, "after reopen and a conflict").await;
 }
 
+/// Assigns (or unassigns) an agency through the API as the Jakarta posko's admin.
+async fn reassign(app: &TestApp, mutation: &str, dispute_id: i32, agency: &str) {
+    let admin = token("ADMIN", "KESBANGPOL_DKI");
+    let id = crate::support::fixtures::gid(dispute_id);
+    let current = app
+        .gql_as(
+            Some(&admin),
+            "query($id: ID!) { dispute(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    current.expect_ok();
+    let version = current.data("dispute.version").clone();
+    app.gql_as(
+        Some(&admin),
+        &format!(
+            "mutation($input: AssignAgencyInput!) {{ {mutation}(input: $input) {{ dispute {{ version }} }} }}"
+        ),
+        json!({ "input": { "id": id, "expectedVersion": version, "agencyCode": agency } }),
+    )
+    .await
+    .expect_ok();
+}
+
+#[tokio::test]
+async fn counters_follow_assignments_inside_and_outside_jurisdictions() {
+    let app = spawn_app().await;
+    let ids = arrange(&app).await;
+    // `arrange`'s order: 21 open disputes from Jakarta Pusat (31.71) on, three in Kabupaten
+    // Tangerang, then restricted ones in Jakarta Utara escalated to the police, Bawaslu,
+    // Gakkumdu and nobody. Fixtures are reported by MABES_POLRI.
+    let (open_jakarta, restricted_bawaslu, restricted_alone) = (ids[0], ids[25], ids[27]);
+    // Restricted and not opened to the police: Polda Metro Jaya counts it only as assigned.
+    reassign(&app, "assignAgency", restricted_alone, "POLDA_METRO_JAYA").await;
+    // Outside Polda Banten's jurisdiction: counted for it only as assigned, restricted or
+    // not.
+    reassign(&app, "assignAgency", restricted_bawaslu, "POLDA_BANTEN").await;
+    reassign(&app, "assignAgency", open_jakarta, "POLDA_BANTEN").await;
+    // The reporting agency assigned too: still one dispute to it.
+    reassign(&app, "assignAgency", open_jakarta, "MABES_POLRI").await;
+    assert_counters_agree(&app, "after four assignments").await;
+    // Unassigned, the reporter keeps it as its own report; the others lose it.
+    reassign(&app, "unassignAgency", open_jakarta, "MABES_POLRI").await;
+    reassign(&app, "unassignAgency", restricted_alone, "POLDA_METRO_JAYA").await;
+    reassign(&app, "unassignAgency", open_jakarta, "POLDA_BANTEN").await;
+    assert_counters_agree(&app, "after three unassignments").await;
+}
+
 #[tokio::test]
 async fn place_statistics_read_the_counters_and_a_rebuild_repairs_them() {
     let app = spawn_app().await;
@@ -325,6 +373,8 @@ async fn place_statistics_read_the_counters_and_a_rebuild_repairs_them() {
     let jakarta = json!({ "provinceCodes": ["31"] });
     let before = ask(&app, kpu, STATS, &jakarta).await;
     let total = before.data("disputeStats.total").as_i64().unwrap();
+    let police = Some(("POLICE", "POLDA_METRO_JAYA"));
+    let police_before = ask(&app, police, STATS, &Value::Null).await;
     // Tamper with the counters behind Posko's back: the place statistics must show it
     // (they read the counters), the live ones must not, and a recount names the damage.
     app.db
@@ -340,23 +390,59 @@ async fn place_statistics_read_the_counters_and_a_rebuild_repairs_them() {
     assert_eq!(tampered.data("disputeStats.total"), total + 100);
     let live_total = ask(&app, kpu, STATS, &live(&jakarta)).await;
     assert_eq!(live_total.data("disputeStats.total"), total);
-    let drift = posko::domain::tally::drift(&app.db.conn).await.unwrap();
-    assert_eq!(drift.len(), 1, "{drift:?}");
+    // The same with an agency's counters: Polda Metro Jaya counts the restricted dispute
+    // assigned to it in Bogor only there.
+    let police_untampered = ask(&app, police, STATS, &Value::Null).await;
+    app.db
+        .conn
+        .execute_unprepared(
+            "UPDATE dispute_agency_tally SET count = count + 7 \
+             WHERE agency_code = 'POLDA_METRO_JAYA' AND province_code = '32' \
+             AND dimension = 'status'",
+        )
+        .await
+        .unwrap();
+    let police_tampered = ask(&app, police, STATS, &Value::Null).await;
     assert_eq!(
-        (drift[0].counted - drift[0].actual, drift[0].value.as_str()),
-        (100, "REPORTED")
+        police_tampered.data("disputeStats.total"),
+        police_untampered
+            .data("disputeStats.total")
+            .as_i64()
+            .unwrap()
+            + 7
+    );
+    let drift = posko::domain::tally::drift(&app.db.conn).await.unwrap();
+    let mut damage: Vec<_> = drift
+        .iter()
+        .map(|d| (d.agency.as_deref(), d.counted - d.actual, d.value.as_str()))
+        .collect();
+    damage.sort();
+    assert_eq!(
+        damage,
+        [
+            (None, 100, "REPORTED"),
+            (Some("POLDA_METRO_JAYA"), 7, "RESOLVED")
+        ],
+        "{drift:?}"
     );
 
     let rows = posko::domain::tally::rebuild(&app.db.conn).await.unwrap();
-    assert_eq!(
-        rows,
-        dispute_tally::Entity::find()
+    let counters = dispute_tally::Entity::find()
+        .count(&app.db.conn)
+        .await
+        .unwrap()
+        + dispute_agency_tally::Entity::find()
             .count(&app.db.conn)
             .await
-            .unwrap()
-    );
+            .unwrap();
+    assert_eq!(rows, counters);
     let repaired = ask(&app, kpu, STATS, &jakarta).await;
     assert_eq!(repaired.data("disputeStats"), before.data("disputeStats"));
+    let repaired = ask(&app, police, STATS, &Value::Null).await;
+    assert_eq!(
+        repaired.data("disputeStats"),
+        police_before.data("disputeStats")
+    );
     assert_counters_agree(&app, "after a rebuild").await;
 }
 
@@ -465,8 +551,8 @@ async fn the_migration_fills_the_counters_as_a_rebuild_would() {
         &Value::Null,
     )
     .await;
-    // Undo and redo the counters' migration over existing disputes: its own backfill
-    // must agree with the recount the service does.
+    // Undo and redo the newest counters' migration (the agency counters) over existing
+    // disputes: its own backfill must agree with the recount the service does.
     migration::Migrator::down(&app.db.conn, Some(1))
         .await
         .unwrap();

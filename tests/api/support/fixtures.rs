@@ -217,22 +217,22 @@ pub async fn escalate(db: &DatabaseConnection, dispute_id: i32, target: &'static
         .await
         .unwrap()
         .unwrap();
-    let escalated_before = posko::domain::tally::escalated_to(db, dispute_id)
-        .await
-        .unwrap();
-    posko::domain::tally::record_change(
+    let target = target.parse().expect("a known escalation target");
+    count_change(
         db,
-        &before,
-        &escalated_before,
-        before.status,
-        Some(target.parse().expect("a known escalation target")),
+        dispute_id,
+        posko::domain::tally::CountedChange {
+            to_status: before.status,
+            escalation: Some(target),
+            assign: None,
+            unassign: None,
+        },
     )
-    .await
-    .unwrap();
+    .await;
     dispute_escalation::ActiveModel {
         id: NotSet,
         dispute_id: Set(dispute_id),
-        target: Set(target.parse().unwrap()),
+        target: Set(target),
         reason: Set("needs another body".into()),
         escalated_at: Set(Utc::now()),
         escalated_by: Set("fixture".into()),
@@ -253,8 +253,43 @@ pub async fn escalate(db: &DatabaseConnection, dispute_id: i32, target: &'static
     .await;
 }
 
+/// Moves a dispute between the statistics counters as the workflow does for `change`
+/// (fixtures write rows directly, so they keep the counters themselves).
+async fn count_change(
+    db: &DatabaseConnection,
+    dispute_id: i32,
+    change: posko::domain::tally::CountedChange,
+) {
+    let before = dispute::Entity::find_by_id(dispute_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let links = posko::domain::tally::links(db, &before).await.unwrap();
+    posko::domain::tally::record_change(db, &before, &links, &change)
+        .await
+        .expect("fixture change is counted");
+}
+
 /// Assigns an agency to a dispute.
 pub async fn assign(db: &DatabaseConnection, dispute_id: i32, agency: &'static str) {
+    let status = dispute::Entity::find_by_id(dispute_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .status;
+    count_change(
+        db,
+        dispute_id,
+        posko::domain::tally::CountedChange {
+            to_status: status,
+            escalation: None,
+            assign: Some(agency.into()),
+            unassign: None,
+        },
+    )
+    .await;
     dispute_assignment::ActiveModel {
         dispute_id: Set(dispute_id),
         agency_code: Set(agency.into()),
