@@ -220,7 +220,7 @@ pub async fn escalate(db: &DatabaseConnection, dispute_id: i32, target: &'static
     let target = target.parse().expect("a known escalation target");
     count_change(
         db,
-        dispute_id,
+        &before,
         posko::domain::tally::CountedChange {
             to_status: before.status,
             escalation: Some(target),
@@ -257,33 +257,27 @@ pub async fn escalate(db: &DatabaseConnection, dispute_id: i32, target: &'static
 /// (fixtures write rows directly, so they keep the counters themselves).
 async fn count_change(
     db: &DatabaseConnection,
-    dispute_id: i32,
+    before: &dispute::Model,
     change: posko::domain::tally::CountedChange,
 ) {
-    let before = dispute::Entity::find_by_id(dispute_id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap();
-    let links = posko::domain::tally::links(db, &before).await.unwrap();
-    posko::domain::tally::record_change(db, &before, &links, &change)
+    let links = posko::domain::tally::links(db, before).await.unwrap();
+    posko::domain::tally::record_change(db, before, &links, &change)
         .await
         .expect("fixture change is counted");
 }
 
 /// Assigns an agency to a dispute.
 pub async fn assign(db: &DatabaseConnection, dispute_id: i32, agency: &'static str) {
-    let status = dispute::Entity::find_by_id(dispute_id)
+    let before = dispute::Entity::find_by_id(dispute_id)
         .one(db)
         .await
         .unwrap()
-        .unwrap()
-        .status;
+        .unwrap();
     count_change(
         db,
-        dispute_id,
+        &before,
         posko::domain::tally::CountedChange {
-            to_status: status,
+            to_status: before.status,
             escalation: None,
             assign: Some(agency.into()),
             unassign: None,
