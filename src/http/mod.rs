@@ -10,5 +10,6 @@ pub mod persisted;
 pub mod rate_limit;
 pub mod request_meta;
 pub mod server;
+pub mod socket;
 pub mod text;
 pub mod ws;

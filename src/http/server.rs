@@ -3,10 +3,12 @@
 use std::net::TcpListener;
 
 use actix_cors::Cors;
+use actix_http::HttpService;
+use actix_web::dev::AppConfig;
 use actix_web::dev::{Server, Service as _};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Condition;
-use actix_web::{App, HttpMessage as _, HttpServer, web};
+use actix_web::{App, HttpMessage as _, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::jwt::Verifier;
@@ -235,7 +237,9 @@ impl Application {
             );
         }
         let max_body = config.max_body_bytes;
-        let mut server = HttpServer::new(move || {
+        let app_state = state.clone();
+        let app = move || {
+            let state = app_state.clone();
             App::new()
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
@@ -268,12 +272,6 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .route("/graphql", web::post().to(graphql::post))
-                .route(
-                    "/graphql",
-                    web::get()
-                        .guard(actix_web::guard::fn_guard(crate::http::ws::is_upgrade))
-                        .to(crate::http::ws::upgrade),
-                )
                 .route("/graphql", web::get().to(graphql::get))
                 .route("/metrics", web::get().to(crate::http::metrics::metrics))
                 .route("/graphiql", web::get().to(graphiql::page))
@@ -282,12 +280,45 @@ impl Application {
                 .route("/schema.graphql", web::get().to(graphql::sdl))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
-        })
-        .shutdown_timeout(config.shutdown_grace_secs);
+        };
+        // actix-web's `HttpServer` is this same assembly without a way to set actix-http's
+        // upgrade hook, which `socket::accept` needs (see there).
+        let mut builder =
+            actix_server::Server::build().shutdown_timeout(config.shutdown_grace_secs);
         if let Some(workers) = config.workers {
-            server = server.workers(workers);
+            builder = builder.workers(workers);
         }
-        let server = server.listen(listener)?.run();
+        let server = builder
+            .listen("posko", listener, move || {
+                let state = state.clone();
+                let upgrade = actix_service::fn_service(
+                    move |(request, framed): (
+                        actix_http::Request,
+                        actix_codec::Framed<actix_web::rt::net::TcpStream, actix_http::h1::Codec>,
+                    )| {
+                        let accepted = crate::http::socket::accept(
+                            state.clone(),
+                            request,
+                            framed,
+                            crate::http::ws::serve,
+                        );
+                        // actix-http answers an upgrade service's error as a response, which
+                        // needs an error type it can render.
+                        async move { accepted.await.map_err(actix_web::Error::from) }
+                    },
+                );
+                HttpService::build()
+                    .keep_alive(actix_http::KeepAlive::Timeout(
+                        std::time::Duration::from_secs(5),
+                    ))
+                    .client_request_timeout(std::time::Duration::from_secs(5))
+                    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                    .local_addr(local_addr)
+                    .upgrade(upgrade)
+                    .finish(actix_service::map_config(app(), |_| AppConfig::default()))
+                    .tcp()
+            })?
+            .run();
         Ok(Self {
             server,
             local_addr,

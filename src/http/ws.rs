@@ -16,10 +16,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, CloseReason, Message, Session};
-use async_graphql::futures_util::StreamExt;
+use actix_web::web;
 use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
@@ -33,6 +30,7 @@ use crate::http::graphql::operation;
 use crate::http::graphql::params::Params;
 use crate::http::graphql::respond::{Outcome, request_error_body};
 use crate::http::server::AppState;
+use crate::http::socket::{Incoming, Reader, Sender, Upgrade};
 
 /// The sub-protocol this endpoint speaks.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -119,92 +117,44 @@ pub fn hold_stream(
     Some((ip, agency))
 }
 
-/// Whether a request asks for a WebSocket upgrade.
-pub fn is_upgrade(request: &actix_web::guard::GuardContext<'_>) -> bool {
-    request
-        .head()
-        .headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-fn offers_protocol(http: &HttpRequest) -> bool {
-    http.headers()
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == PROTOCOL)
-}
-
-/// Answers the upgrade and serves the socket.
-pub async fn upgrade(
+/// Serves an accepted socket (`socket::accept` answered the handshake) until it closes,
+/// and gives its reader back for the closing handshake.
+pub async fn serve(
     state: web::Data<AppState>,
-    http: HttpRequest,
-    body: web::Payload,
-) -> actix_web::Result<HttpResponse> {
-    let peer = crate::http::request_meta::client_of(&http);
-    let mut authorization = http.headers().get_all(header::AUTHORIZATION);
-    let header_token = match (authorization.next(), authorization.next()) {
-        (None, _) => None,
-        (Some(value), None) => value.to_str().ok().map(str::to_owned),
-        (Some(_), Some(_)) => {
-            return Ok(HttpResponse::BadRequest().body("one Authorization header at most"));
-        }
+    upgrade: Upgrade,
+    mut reader: Reader,
+    session: Sender,
+) -> Reader {
+    let peer = upgrade.client;
+    let Some(_ip) = peer.map_or(Some(None), |ip| {
+        hold(
+            &state.sockets.per_ip,
+            ip,
+            state.socket_limits.max_connections_per_ip,
+        )
+        .map(Some)
+    }) else {
+        session.close(4429, "too many connections from this address");
+        return reader;
     };
-    let offered = offers_protocol(&http);
-    let (mut response, session, messages) = actix_ws::handle(&http, body)?;
-    if offered {
-        response.headers_mut().insert(
-            header::SEC_WEBSOCKET_PROTOCOL,
-            header::HeaderValue::from_static(PROTOCOL),
-        );
+    if !upgrade.offered_protocol {
+        session.close(4406, "Subprotocol not acceptable: use graphql-transport-ws");
+        return reader;
     }
-    actix_web::rt::spawn(async move {
-        let Some(_ip) = peer.map_or(Some(None), |ip| {
-            hold(
-                &state.sockets.per_ip,
-                ip,
-                state.socket_limits.max_connections_per_ip,
-            )
-            .map(Some)
-        }) else {
-            close(session, 4429, "too many connections from this address").await;
-            return;
-        };
-        if !offered {
-            close(
-                session,
-                4406,
-                "Subprotocol not acceptable: use graphql-transport-ws",
-            )
-            .await;
-            return;
-        }
-        state.metrics.sockets.inc();
-        let connection = Connection {
-            state: state.clone(),
-            session,
-            header_token,
-            viewer: None,
-            init_received: false,
-            operations: HashMap::new(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-            peer,
-        };
-        connection.run(messages).await;
-        state.metrics.sockets.dec();
-    });
-    Ok(response)
-}
-
-async fn close(session: Session, code: u16, reason: &str) {
-    let _ = session
-        .close(Some(CloseReason {
-            code: CloseCode::Other(code),
-            description: Some(reason.to_owned()),
-        }))
-        .await;
+    state.metrics.sockets.inc();
+    let connection = Connection {
+        state: state.clone(),
+        session,
+        header_token: upgrade.header_token,
+        viewer: None,
+        init_received: false,
+        operations: HashMap::new(),
+        request_id: upgrade.request_id,
+        peer,
+    };
+    connection.run(&mut reader).await;
+    state.metrics.sockets.dec();
+    reader
 }
 
 /// What an operation's task asks of its connection.
@@ -216,7 +166,7 @@ enum Control {
 
 struct Connection {
     state: web::Data<AppState>,
-    session: Session,
+    session: Sender,
     header_token: Option<String>,
     viewer: Option<Viewer>,
     init_received: bool,
@@ -234,7 +184,7 @@ fn now_seconds() -> u64 {
 }
 
 impl Connection {
-    async fn run(mut self, mut messages: actix_ws::MessageStream) {
+    async fn run(mut self, messages: &mut Reader) {
         let limits = self.state.socket_limits;
         let (control, mut controls) = mpsc::channel::<Control>(limits.queue);
         // Both timers live as long as the socket and are re-armed only when their instant
@@ -258,7 +208,11 @@ impl Connection {
             }
             tokio::select! {
                 message = messages.next() => {
-                    let Some(Ok(message)) = message else { break None };
+                    let message = match message {
+                        None => break None,
+                        Some(Err(broken)) => break Some(Ending(broken.code, broken.reason.into())),
+                        Some(Ok(message)) => message,
+                    };
                     // Boxed: answering a message (authentication, preparing an operation)
                     // needs large futures briefly, and an idle socket's task would
                     // otherwise keep room for them for as long as it lives.
@@ -291,28 +245,26 @@ impl Connection {
             task.abort();
             self.state.metrics.subscriptions.dec();
         }
-        match ending {
-            Some(Ending(code, reason)) => close(self.session, code, &reason).await,
-            None => {
-                let _ = self.session.close(None).await;
-            }
+        // Without an ending the client went away without a close frame: no one to tell.
+        if let Some(Ending(code, reason)) = ending {
+            self.session.close(code, &reason);
         }
     }
 
     async fn on_message(
         &mut self,
-        message: Message,
+        message: Incoming,
         control: &mpsc::Sender<Control>,
     ) -> Result<(), Ending> {
         match message {
-            Message::Text(text) => self.on_text(&text, control).await,
-            Message::Ping(bytes) => {
-                let _ = self.session.pong(&bytes).await;
+            Incoming::Text(text) => self.on_text(&text, control).await,
+            Incoming::Ping(bytes) => {
+                let _ = self.session.pong(bytes).await;
                 Ok(())
             }
-            Message::Close(_) => Err(Ending(1000, "Normal Closure".into())),
-            Message::Binary(_) => Err(invalid("binary messages are not part of the protocol")),
-            _ => Ok(()),
+            Incoming::Close => Err(Ending(1000, "Normal Closure".into())),
+            Incoming::Binary => Err(invalid("binary messages are not part of the protocol")),
+            Incoming::Pong => Ok(()),
         }
     }
 
@@ -584,7 +536,7 @@ async fn run_operation(
     id: String,
     params: Params,
     control: mpsc::Sender<Control>,
-    session: Session,
+    session: Sender,
 ) {
     let operation = Operation {
         state: state.clone(),
@@ -643,15 +595,11 @@ enum Finished {
 }
 
 /// Hands a group's pushes to the socket, each after its reads are logged. A push goes
-/// straight into the socket's own bounded queue (actix-ws's), not through the connection's
+/// straight into the socket's own bounded queue (`socket::Sender`), not through the connection's
 /// task: one task hop less per push. A consumer that lets that queue fill stops this
 /// forwarding, the group's queue then overflows for this member, and `Next::Lagged`
 /// closes the socket with 4500.
-async fn forward(
-    operation: &Operation,
-    mut member: fanout::Member,
-    mut session: Session,
-) -> Finished {
+async fn forward(operation: &Operation, mut member: fanout::Member, session: Sender) -> Finished {
     // The `next` message is the shared response spliced after this operation's id, never
     // parsed again.
     let head = format!(
