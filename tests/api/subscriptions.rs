@@ -792,7 +792,7 @@ async fn a_subscriber_that_stops_reading_is_closed_with_4500_not_buffered() {
     let mut socket: Socket = socket;
     init(&mut socket, Some(&token("ADMIN", "KESBANGPOL_DKI"))).await;
     // Each push repeats the description (aliases), so a few dozen pushes outgrow what the
-    // kernel's socket buffers and actix-ws's 32-message channel hold.
+    // kernel's socket buffers and the socket's 32-frame queue hold.
     let aliases: String = (0..20).map(|n| format!(" d{n}: description")).collect();
     subscribe(
         &mut socket,
@@ -802,10 +802,10 @@ async fn a_subscriber_that_stops_reading_is_closed_with_4500_not_buffered() {
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let long = "Uraian panjang kejadian di lapangan. ".repeat(250);
-    // What one socket holds before its forwarding blocks is counted in messages: about
-    // 64 in actix-ws (its 32-message channel, and up to as many drained into the
-    // response body at once), the group's queue (1 here), and the kernel's buffers
-    // (about 20 of these pushes). Twice that and more leaves no doubt.
+    // What one socket holds before its forwarding blocks is counted in messages: 32 in
+    // the socket's queue, up to 64 KB being written at once (about 6 of these pushes),
+    // the group's queue (1 here), and the kernel's buffers (about 20). Twice that and
+    // more leaves no doubt.
     const REPORTS: usize = 200;
     let admin = token("ADMIN", "KESBANGPOL_DKI");
     for n in 0..REPORTS {
@@ -835,4 +835,215 @@ async fn a_subscriber_that_stops_reading_is_closed_with_4500_not_buffered() {
     eprintln!("closed with {code:?} after {pushes} of {REPORTS} pushes");
     assert_eq!(code, Some(4500), "after {pushes} pushes");
     assert!(pushes < REPORTS, "every push was buffered: {pushes}");
+}
+
+/// A WebSocket client written by hand, for what client libraries will not send: bytes
+/// right behind the handshake, fragments, unmasked and oversized frames.
+mod raw {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    pub const TEXT: u8 = 0x1;
+    pub const CONTINUATION: u8 = 0x0;
+    pub const CLOSE: u8 = 0x8;
+
+    /// One frame as a client sends it: masked (unless told not to), final or not.
+    pub fn frame(opcode: u8, last: bool, payload: &[u8], masked: bool) -> Vec<u8> {
+        let mut bytes = vec![if last { 0x80 | opcode } else { opcode }];
+        let mask_bit = if masked { 0x80 } else { 0 };
+        match payload.len() {
+            n if n < 126 => bytes.push(mask_bit | n as u8),
+            n if n <= 0xFFFF => {
+                bytes.push(mask_bit | 126);
+                bytes.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                bytes.push(mask_bit | 127);
+                bytes.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if masked {
+            let key = [0x37, 0xfa, 0x21, 0x3d];
+            bytes.extend_from_slice(&key);
+            bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            bytes.extend_from_slice(payload);
+        }
+        bytes
+    }
+
+    pub fn handshake(address: &str, path: &str, key: Option<&str>) -> Vec<u8> {
+        let key = key.map_or(String::new(), |k| format!("sec-websocket-key: {k}\r\n"));
+        format!(
+            "GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\
+             sec-websocket-version: 13\r\n{key}sec-websocket-protocol: graphql-transport-ws\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    pub struct Client {
+        pub stream: TcpStream,
+        buffer: Vec<u8>,
+    }
+
+    impl Client {
+        /// Sends `bytes` in one write and reads the answer's head (status line and headers).
+        pub async fn open(address: &str, bytes: &[u8]) -> (Self, String) {
+            let mut stream = TcpStream::connect(address).await.unwrap();
+            stream.write_all(bytes).await.unwrap();
+            let mut client = Client {
+                stream,
+                buffer: Vec::new(),
+            };
+            let head = loop {
+                if let Some(end) = client.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8(client.buffer[..end].to_vec()).unwrap();
+                    client.buffer.drain(..end + 4);
+                    break head;
+                }
+                client.fill().await;
+            };
+            (client, head)
+        }
+
+        async fn fill(&mut self) {
+            let mut chunk = [0u8; 4096];
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                self.stream.read(&mut chunk),
+            )
+            .await
+            .expect("the server answers within 10 s")
+            .unwrap();
+            assert!(read > 0, "the server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+
+        /// The next frame from the server: its opcode and payload.
+        pub async fn frame(&mut self) -> (u8, Vec<u8>) {
+            loop {
+                if self.buffer.len() >= 2 {
+                    let (len, start) = match self.buffer[1] & 0x7f {
+                        126 if self.buffer.len() >= 4 => (
+                            u16::from_be_bytes([self.buffer[2], self.buffer[3]]) as usize,
+                            4,
+                        ),
+                        126 | 127 => (usize::MAX, 0),
+                        n => (n as usize, 2),
+                    };
+                    if len != usize::MAX && self.buffer.len() >= start + len {
+                        let opcode = self.buffer[0] & 0x0f;
+                        let payload = self.buffer[start..start + len].to_vec();
+                        self.buffer.drain(..start + len);
+                        return (opcode, payload);
+                    }
+                }
+                self.fill().await;
+            }
+        }
+
+        /// The close code the server ends with, after any other frames.
+        pub async fn close_code(&mut self) -> u16 {
+            loop {
+                let (opcode, payload) = self.frame().await;
+                if opcode == CLOSE {
+                    return u16::from_be_bytes([payload[0], payload[1]]);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_socket_reads_frames_as_the_websocket_protocol_has_them() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = spawn_app_with(&["--max-body-bytes", "2048"]).await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let key = Some("dGhlIHNhbXBsZSBub25jZQ==");
+    let init = json!({ "type": "connection_init" }).to_string();
+
+    // A connection_init in the same write as the handshake is read, not lost.
+    let mut bytes = raw::handshake(&address, "/graphql", key);
+    bytes.extend(raw::frame(raw::TEXT, true, init.as_bytes(), true));
+    let (mut client, head) = raw::Client::open(&address, &bytes).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // RFC 6455's own example key and answer.
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("x-request-id: "),
+        "{head}"
+    );
+    let (opcode, payload) = client.frame().await;
+    assert_eq!(opcode, raw::TEXT);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&payload).unwrap()["type"],
+        "connection_ack"
+    );
+
+    // A message in three fragments is one message; a query over it is answered.
+    let query =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ provinces { code } }" } })
+            .to_string();
+    let (a, rest) = query.as_bytes().split_at(10);
+    let (b, c) = rest.split_at(20);
+    let mut fragments = raw::frame(raw::TEXT, false, a, true);
+    fragments.extend(raw::frame(raw::CONTINUATION, false, b, true));
+    fragments.extend(raw::frame(raw::CONTINUATION, true, c, true));
+    client.stream.write_all(&fragments).await.unwrap();
+    let (_, payload) = client.frame().await;
+    let answer: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert_eq!(
+        answer["payload"]["data"]["provinces"]
+            .as_array()
+            .unwrap()
+            .len(),
+        38
+    );
+
+    // The client's close is answered with 1000.
+    client
+        .stream
+        .write_all(&raw::frame(raw::CLOSE, true, &1000u16.to_be_bytes(), true))
+        .await
+        .unwrap();
+    assert_eq!(client.close_code().await, 1000);
+
+    // An unmasked client frame breaks the protocol: 1002.
+    let mut bytes = raw::handshake(&address, "/graphql", key);
+    bytes.extend(raw::frame(raw::TEXT, true, init.as_bytes(), false));
+    let (mut client, _) = raw::Client::open(&address, &bytes).await;
+    assert_eq!(client.close_code().await, 1002);
+
+    // A message over the body limit (2 048 bytes here), whole or in fragments: 1009.
+    let big = vec![b' '; 3000];
+    let mut bytes = raw::handshake(&address, "/graphql", key);
+    bytes.extend(raw::frame(raw::TEXT, true, &big, true));
+    let (mut client, _) = raw::Client::open(&address, &bytes).await;
+    assert_eq!(client.close_code().await, 1009);
+    let mut bytes = raw::handshake(&address, "/graphql", key);
+    bytes.extend(raw::frame(raw::TEXT, false, &big[..1500], true));
+    bytes.extend(raw::frame(raw::CONTINUATION, true, &big[1500..], true));
+    let (mut client, _) = raw::Client::open(&address, &bytes).await;
+    assert_eq!(client.close_code().await, 1009);
+
+    // Text that is not UTF-8: 1007.
+    let mut bytes = raw::handshake(&address, "/graphql", key);
+    bytes.extend(raw::frame(raw::TEXT, true, &[0xff, 0xfe], true));
+    let (mut client, _) = raw::Client::open(&address, &bytes).await;
+    assert_eq!(client.close_code().await, 1007);
+
+    // The broken clients above still hold their sockets, and the test server has one
+    // worker: it answers on only if a broken socket does not keep it busy.
+    // Upgrades anywhere else, or without a key, are refused over HTTP.
+    let (_, head) = raw::Client::open(&address, &raw::handshake(&address, "/metrics", key)).await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let (_, head) = raw::Client::open(&address, &raw::handshake(&address, "/graphql", None)).await;
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // Plain HTTP on the same server is unaffected.
+    app.gql("{ provinces { code } }").await.expect_ok();
 }
