@@ -59,18 +59,40 @@ pub async fn accept<F, Fut>(
     serve: F,
 ) -> std::io::Result<()>
 where
+    F: FnOnce(web::Data<AppState>, Upgrade, Reader, Sender) -> Fut + 'static,
+    Fut: std::future::Future<Output = Reader> + 'static,
+{
+    let Some((io, early, upgrade)) = handshake(&state, request, framed).await? else {
+        return Ok(());
+    };
+    // The socket lives in a task of its own, and this one (actix-http's connection task,
+    // about 8 KB, sized for the HTTP dispatcher's largest state) ends here: an idle
+    // socket then costs only what its own life needs.
+    actix_web::rt::spawn(live(state, io, early, upgrade, serve));
+    Ok(())
+}
+
+/// A socket's life after the handshake: `serve` speaks the protocol, then the closing
+/// handshake is given its grace.
+async fn live<F, Fut>(
+    state: web::Data<AppState>,
+    io: TcpStream,
+    early: BytesMut,
+    upgrade: Upgrade,
+    serve: F,
+) where
     F: FnOnce(web::Data<AppState>, Upgrade, Reader, Sender) -> Fut,
     Fut: std::future::Future<Output = Reader>,
 {
-    // Boxed and awaited apart, so the request and the handshake's locals are gone before
-    // the socket's long life begins.
-    let Some((io, early, upgrade)) = Box::pin(handshake(&state, request, framed)).await? else {
-        return Ok(());
-    };
+    // Pushes are small and each is wanted now: Nagle's algorithm would hold one back
+    // until the client acknowledges the previous (up to its delayed-ACK 40 ms).
+    let _ = io.set_nodelay(true);
     let (read, write) = io.into_split();
     let (queue, waiting) = mpsc::channel(OUTGOING_QUEUE);
     let closing = Arc::new(Closing::default());
-    let writer = tokio::spawn(write_frames(write, waiting, closing.clone()));
+    // On the worker's own thread, like the socket's task: a push then wakes no other
+    // scheduler.
+    let writer = actix_web::rt::spawn(write_frames(write, waiting, closing.clone()));
     let reader = Reader {
         half: read,
         codec: Codec::new().max_size(state.limits.max_body_bytes),
@@ -94,7 +116,6 @@ where
     if tokio::time::timeout_at(deadline, writer).await.is_err() {
         abort.abort();
     }
-    Ok(())
 }
 
 /// Answers the upgrade request: `101 Switching Protocols` with the socket, what the
