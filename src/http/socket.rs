@@ -84,9 +84,9 @@ async fn live<F, Fut>(
     F: FnOnce(web::Data<AppState>, Upgrade, Reader, Sender) -> Fut,
     Fut: std::future::Future<Output = Reader>,
 {
-    // Pushes are small and each is wanted now: Nagle's algorithm would hold one back
-    // until the client acknowledges the previous (up to its delayed-ACK 40 ms).
-    let _ = io.set_nodelay(true);
+    // No TCP_NODELAY: it was measured (BENCHMARKS.md, session 8) to cost a fifth more CPU
+    // per push at 50 000 pushes a second, for no lower latency once the cores are busy;
+    // the writer already sends whatever waits in one write.
     let (read, write) = io.into_split();
     let (queue, waiting) = mpsc::channel(OUTGOING_QUEUE);
     let closing = Arc::new(Closing::default());
