@@ -217,6 +217,87 @@ impl Dispute {
     }
     /// The candidate pairs involved.
     async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CandidatePair>> {
+        Box::pin(self.resolve_parties(ctx)).await
+    }
+    /// Agencies the posko assigned to it.
+    async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
+        Box::pin(self.resolve_assigned_agencies(ctx)).await
+    }
+    /// Where it was handed on, oldest first.
+    async fn escalations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Escalation>> {
+        Box::pin(self.resolve_escalations(ctx)).await
+    }
+    /// The outcome of a resolution or the reason of a dismissal.
+    async fn outcome(&self) -> Option<&str> {
+        self.0.outcome()
+    }
+    /// Who reported it. BAWASLU and ADMIN; POLICE once escalated to the police or Gakkumdu.
+    /// Every read is recorded in the access log.
+    async fn reporter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reporter>> {
+        Box::pin(self.resolve_reporter(ctx)).await
+    }
+    /// The police's intelligence notes. POLICE only, not even ADMIN. Every read is recorded
+    /// in the access log.
+    async fn intel_notes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<IntelNote>>> {
+        Box::pin(self.resolve_intel_notes(ctx)).await
+    }
+    /// Bawaslu's classification. KPU, BAWASLU, POLICE and ADMIN.
+    async fn violation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ViolationClass>> {
+        Box::pin(self.resolve_violation(ctx)).await
+    }
+    /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
+    /// (For complexity a timeline counts as `last`, or 20 items.)
+    // A `last` beyond the largest costs as the largest, so that it is refused as
+    // BAD_USER_INPUT naming `last` rather than as QUERY_TOO_COMPLEX.
+    #[graphql(
+        complexity = "usize::try_from(last.unwrap_or(20).min(MAX_EVENTS_LAST)).unwrap_or(0).max(1).saturating_mul(child_complexity)"
+    )]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Keep only the newest N visible events (0–1000); all when omitted.")]
+        last: Option<i32>,
+    ) -> async_graphql::Result<Vec<DisputeEvent>> {
+        Box::pin(self.resolve_events(ctx, last)).await
+    }
+    /// The legal clocks running for it, each with its legal basis (calendar days, or
+    /// working days where the law says so). Bawaslu's decision clock is shown
+    /// only to roles that read `violation` (it is met by a classification).
+    async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
+        Box::pin(self.resolve_deadlines(ctx)).await
+    }
+    /// Whether every event's hash matches its content and its predecessor (computed over
+    /// the whole timeline, including events this caller cannot see).
+    async fn timeline_intact(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Box::pin(self.resolve_timeline_intact(ctx)).await
+    }
+    /// What this caller may do with this dispute.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
+        Box::pin(self.resolve_viewer_can(ctx)).await
+    }
+    /// For a `COUNTING_OBJECTION`, the official count it objects to: its regency's or
+    /// city's, else its province's total (round one; null where no count is loaded, and
+    /// for other categories).
+    async fn official_count(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<RegionResult>> {
+        Box::pin(self.resolve_official_count(ctx)).await
+    }
+}
+
+/// The bodies of `Dispute`'s resolvers that wait on loaders. async-graphql boxes each
+/// selected field's `resolve_field` future, which is as large as the largest field's: left
+/// inline, these bodies would make every field of every dispute (`id`, `title`…) allocate
+/// and move room for the largest of them. Each is awaited behind a box of its own instead.
+impl Dispute {
+    async fn resolve_parties(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<CandidatePair>> {
         let rc = ctx.request()?;
         let links = loaded(rc.loaders().parties_by_dispute.load_one(self.0.id()).await)?
             .unwrap_or_default();
@@ -228,8 +309,11 @@ impl Dispute {
             .map(CandidatePair)
             .collect())
     }
-    /// Agencies the posko assigned to it.
-    async fn assigned_agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
+
+    async fn resolve_assigned_agencies(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Agency>> {
         let rc = ctx.request()?;
         let links = loaded(
             rc.loaders()
@@ -246,8 +330,11 @@ impl Dispute {
             .map(Agency)
             .collect())
     }
-    /// Where it was handed on, oldest first.
-    async fn escalations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Escalation>> {
+
+    async fn resolve_escalations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Escalation>> {
         let rows = loaded(
             ctx.request()?
                 .loaders()
@@ -265,13 +352,8 @@ impl Dispute {
         }
         Ok(out)
     }
-    /// The outcome of a resolution or the reason of a dismissal.
-    async fn outcome(&self) -> Option<&str> {
-        self.0.outcome()
-    }
-    /// Who reported it. BAWASLU and ADMIN; POLICE once escalated to the police or Gakkumdu.
-    /// Every read is recorded in the access log.
-    async fn reporter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reporter>> {
+
+    async fn resolve_reporter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reporter>> {
         let rc = ctx.request()?;
         let facts = self.facts(ctx).await?;
         Ok(projection::reporter(&rc.viewer, &self.0, &facts, rc)
@@ -282,9 +364,8 @@ impl Dispute {
                 contact: r.contact,
             }))
     }
-    /// The police's intelligence notes. POLICE only, not even ADMIN. Every read is recorded
-    /// in the access log.
-    async fn intel_notes(
+
+    async fn resolve_intel_notes(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Vec<IntelNote>>> {
@@ -303,22 +384,18 @@ impl Dispute {
                 .collect(),
         ))
     }
-    /// Bawaslu's classification. KPU, BAWASLU, POLICE and ADMIN.
-    async fn violation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ViolationClass>> {
+
+    async fn resolve_violation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ViolationClass>> {
         let facts = self.facts(ctx).await?;
         projection::violation(&ctx.request()?.viewer, &self.0, &facts).gql()
     }
-    /// The timeline events this caller may see, oldest first; `last` keeps the newest N.
-    /// (For complexity a timeline counts as `last`, or 20 items.)
-    // A `last` beyond the largest costs as the largest, so that it is refused as
-    // BAD_USER_INPUT naming `last` rather than as QUERY_TOO_COMPLEX.
-    #[graphql(
-        complexity = "usize::try_from(last.unwrap_or(20).min(MAX_EVENTS_LAST)).unwrap_or(0).max(1).saturating_mul(child_complexity)"
-    )]
-    async fn events(
+
+    async fn resolve_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Keep only the newest N visible events (0–1000); all when omitted.")]
         last: Option<i32>,
     ) -> async_graphql::Result<Vec<DisputeEvent>> {
         let keep = match last {
@@ -349,10 +426,8 @@ impl Dispute {
             .map(|event| DisputeEvent::new(event, dispute_ref))
             .collect())
     }
-    /// The legal clocks running for it, each with its legal basis (calendar days, or
-    /// working days where the law says so). Bawaslu's decision clock is shown
-    /// only to roles that read `violation` (it is met by a classification).
-    async fn deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
+
+    async fn resolve_deadlines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deadline>> {
         let rc = ctx.request()?;
         let rows = loaded(
             rc.loaders()
@@ -372,13 +447,12 @@ impl Dispute {
         .map(Deadline)
         .collect())
     }
-    /// Whether every event's hash matches its content and its predecessor (computed over
-    /// the whole timeline, including events this caller cannot see).
-    async fn timeline_intact(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+
+    async fn resolve_timeline_intact(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(timeline::first_broken_link(&self.all_events(ctx).await?).is_none())
     }
-    /// What this caller may do with this dispute.
-    async fn viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
+
+    async fn resolve_viewer_can(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewerCan> {
         let viewer = &ctx.request()?.viewer;
         let facts = self.facts(ctx).await?;
         let status = self.0.status();
@@ -404,10 +478,8 @@ impl Dispute {
             transition_to,
         })
     }
-    /// For a `COUNTING_OBJECTION`, the official count it objects to: its regency's or
-    /// city's, else its province's total (round one; null where no count is loaded, and
-    /// for other categories).
-    async fn official_count(
+
+    async fn resolve_official_count(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<RegionResult>> {
