@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, mpsc};
 
+use crate::http::graphql::admit::{AuthorizationHeader, authorization};
 use crate::http::request_meta::{REQUEST_ID_HEADER, RequestMeta};
 use crate::http::server::AppState;
 
@@ -157,10 +158,16 @@ async fn handshake(
             "Bad Request",
             "not a valid WebSocket handshake (GET, Connection: Upgrade, Sec-WebSocket-Version: 13, a Sec-WebSocket-Key)",
         ))
-    } else if head.headers.get_all(header::AUTHORIZATION).count() > 1 {
-        Some((400, "Bad Request", "one Authorization header at most"))
     } else {
-        None
+        match authorization(&head.headers) {
+            Ok(_) => None,
+            Err(problem @ AuthorizationHeader::Repeated) => {
+                Some((400, "Bad Request", problem.message()))
+            }
+            Err(problem @ AuthorizationHeader::Unreadable) => {
+                Some((401, "Unauthorized", problem.message()))
+            }
+        }
     };
     if let Some((status, phrase, body)) = refusal {
         span.record("status", status);
@@ -191,10 +198,9 @@ async fn handshake(
         meta.id
     );
     let upgrade = Upgrade {
-        header_token: head
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        header_token: authorization(&head.headers)
+            .ok()
+            .flatten()
             .map(str::to_owned),
         offered_protocol,
         client: meta.client,

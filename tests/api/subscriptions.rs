@@ -1044,6 +1044,13 @@ async fn the_socket_reads_frames_as_the_websocket_protocol_has_them() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (_, head) = raw::Client::open(&address, &raw::handshake(&address, "/graphql", None)).await;
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // An Authorization header that is not text is refused as over HTTP, never read as
+    // absent (which would make the socket PUBLIC's).
+    let mut bytes = raw::handshake(&address, "/graphql", key);
+    let end = bytes.len() - 2;
+    bytes.splice(end..end, b"authorization: Bearer \xff\r\n".iter().copied());
+    let (_, head) = raw::Client::open(&address, &bytes).await;
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
     // Plain HTTP on the same server is unaffected.
     app.gql("{ provinces { code } }").await.expect_ok();
 }

@@ -14,6 +14,39 @@ use crate::http::graphql::respond::{
 };
 use crate::http::server::AppState;
 
+/// Why a request's `Authorization` header names no one, before any token is read.
+pub enum AuthorizationHeader {
+    /// Proxies and clients disagree on which of two headers counts; answering with either
+    /// would let one party's token stand in for another's.
+    Repeated,
+    /// Present but not text: refused, never read as absent (which would be PUBLIC).
+    Unreadable,
+}
+
+impl AuthorizationHeader {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Repeated => "send one Authorization header",
+            Self::Unreadable => "the Authorization header is not `Bearer <token>`",
+        }
+    }
+}
+
+/// The one `Authorization` header's value, if any: the rule of HTTP requests and socket
+/// handshakes alike.
+pub fn authorization(
+    headers: &actix_web::http::header::HeaderMap,
+) -> Result<Option<&str>, AuthorizationHeader> {
+    let mut values = headers.get_all(header::AUTHORIZATION);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(AuthorizationHeader::Repeated);
+    }
+    first
+        .map(|value| value.to_str().map_err(|_| AuthorizationHeader::Unreadable))
+        .transpose()
+}
+
 /// The caller named by the request's `Authorization` header, or the refusal to send.
 pub async fn authenticate(
     state: &AppState,
@@ -22,25 +55,18 @@ pub async fn authenticate(
     request_id: &str,
     started: Instant,
 ) -> Result<Viewer, HttpResponse> {
-    let mut values = http.headers().get_all(header::AUTHORIZATION);
-    let first = values.next();
-    // Proxies and clients disagree on which of two headers counts; answering with either
-    // would let one party's token stand in for another's.
-    if values.next().is_some() {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            media,
-            "send one Authorization header",
-            ErrorCode::BadUserInput,
-        ));
-    }
-    let header = match first.map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            return Err(unauthenticated(
-                "the Authorization header is not `Bearer <token>`",
+    let header = match authorization(http.headers()) {
+        Ok(header) => header,
+        Err(AuthorizationHeader::Repeated) => {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                media,
+                AuthorizationHeader::Repeated.message(),
+                ErrorCode::BadUserInput,
             ));
+        }
+        Err(AuthorizationHeader::Unreadable) => {
+            return Err(unauthenticated(AuthorizationHeader::Unreadable.message()));
         }
     };
     match state.auth.authenticate(header).await {

@@ -12,7 +12,7 @@
 //! cost → strings → a kept PUBLIC answer (`public_answers`) or execution, for each
 //! operation) → the access log → `respond`.
 
-mod admit;
+pub(crate) mod admit;
 pub(crate) mod operation;
 pub(crate) mod params;
 pub(crate) mod public_answers;
