@@ -3,6 +3,7 @@
 
 pub mod audit_tools;
 pub mod demo;
+pub mod dispute_rows;
 pub mod restage;
 pub mod seed;
 

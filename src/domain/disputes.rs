@@ -15,6 +15,7 @@ use sea_orm::{
 
 use crate::auth::policy::{self, Action, FilterField};
 use crate::auth::viewer::Viewer;
+use crate::db::dispute_rows::DisputeRow;
 use crate::domain::paging::{self, PageRequest};
 use crate::domain::tally;
 use crate::domain::types::{
@@ -353,8 +354,10 @@ async fn anchor<C: ConnectionTrait>(
     let public_id = decode_cursor(argument, cursor)?;
     policy::visible_disputes(viewer)
         .filter(dispute::Column::PublicId.eq(public_id))
+        .into_model::<DisputeRow>()
         .one(db)
         .await?
+        .map(DisputeRow::into_model)
         .ok_or_else(|| AppError::bad_input(argument, "invalid cursor"))
 }
 
@@ -395,8 +398,10 @@ pub async fn list<C: ConnectionTrait>(
         .order_by(read_order.key(), read_order.sea_order())
         .order_by(dispute::Column::Id, read_order.sea_order())
         .limit(size.limit + 1)
+        .into_model::<DisputeRow>()
         .all(db)
         .await?;
+    let rows: Vec<dispute::Model> = rows.into_iter().map(DisputeRow::into_model).collect();
     let (rows, has_previous_page, has_next_page) = paging::settle(rows, size, page);
     Ok(DisputePage {
         rows: rows.into_iter().map(VisibleDispute::new).collect(),
@@ -443,9 +448,10 @@ pub async fn changed<C: ConnectionTrait>(
     Ok(policy::visible_disputes(viewer)
         .filter(filter.condition())
         .filter(dispute::Column::Id.eq(row))
+        .into_model::<DisputeRow>()
         .one(db)
         .await?
-        .map(VisibleDispute::new))
+        .map(|row| VisibleDispute::new(row.into_model())))
 }
 
 /// Whether a text has the form of a dispute's public id (32 hex digits).
@@ -464,8 +470,10 @@ pub(in crate::domain) async fn row_by_ref<C: ConnectionTrait>(
     }
     policy::visible_disputes(viewer)
         .filter(dispute::Column::PublicId.eq(public_id))
+        .into_model::<DisputeRow>()
         .one(db)
         .await?
+        .map(DisputeRow::into_model)
         .ok_or(AppError::NotFound)
 }
 

@@ -124,3 +124,57 @@ async fn demo_disputes_are_varied_and_their_timelines_chain() {
         }
     }
 }
+
+/// Lists read disputes by column position (`db::dispute_rows`); the rows must be the ones
+/// sea-orm's by-name decoder reads, NULLs and vocabularies included, on either backend.
+#[tokio::test]
+async fn dispute_rows_read_by_position_are_the_rows_read_by_name() {
+    use posko::db::dispute_rows::DisputeRow;
+    use sea_orm::{ActiveModelTrait, QuerySelect, Set};
+    use vocabulary::ReporterKind;
+    let (test_db, _, _) = load(11, 120).await;
+    let db = test_db.connect().await;
+    // The demo data fills some columns always or never: one dispute gets them, another not.
+    let two = dispute::Entity::find()
+        .order_by_asc(dispute::Column::Id)
+        .limit(2)
+        .all(&db.conn)
+        .await
+        .unwrap();
+    for (row, filled) in two.into_iter().zip([true, false]) {
+        let mut row: dispute::ActiveModel = row.into();
+        row.reporter_kind = Set(filled.then_some(ReporterKind::CandidatePair));
+        row.district_code = Set(filled.then(|| "31.71.01".to_owned()));
+        if !filled {
+            row.election_id = Set(None);
+            row.stage_id = Set(None);
+            row.stage_code = Set(None);
+            row.location_text = Set(None);
+        }
+        row.update(&db.conn).await.unwrap();
+    }
+    let by_name = dispute::Entity::find()
+        .order_by_asc(dispute::Column::Id)
+        .all(&db.conn)
+        .await
+        .unwrap();
+    let read = dispute::Entity::find()
+        .order_by_asc(dispute::Column::Id)
+        .into_model::<DisputeRow>()
+        .all(&db.conn)
+        .await
+        .unwrap();
+    assert!(read.iter().all(DisputeRow::by_position));
+    let by_position: Vec<dispute::Model> = read.into_iter().map(DisputeRow::into_model).collect();
+    assert_eq!(by_position, by_name);
+    // The sample holds both sides of the columns that may be NULL, so both were decoded.
+    let both = |f: fn(&dispute::Model) -> bool| by_name.iter().any(f) && !by_name.iter().all(f);
+    assert!(both(|d| d.reporter_name.is_some()));
+    assert!(both(|d| d.outcome.is_some()));
+    assert!(both(|d| d.reporter_kind.is_some()));
+    assert!(both(|d| d.district_code.is_some()));
+    assert!(both(|d| d.violation.is_some()));
+    assert!(both(|d| d.restricted));
+    assert!(both(|d| d.stage_id.is_some()));
+    assert!(both(|d| d.location_text.is_some()));
+}
