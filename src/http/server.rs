@@ -52,6 +52,7 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Answers to PUBLIC queries of reference data, kept for reuse.
     pub public_answers: crate::http::graphql::public_answers::PublicAnswers,
+    pub parsed_documents: crate::http::graphql::parsed_documents::ParsedDocuments,
     /// The reference data, served from memory.
     pub reference: std::sync::Arc<crate::domain::reference_cache::ReferenceCache>,
 }
@@ -160,6 +161,7 @@ impl Application {
             auth,
             reference,
             public_answers: Default::default(),
+            parsed_documents: Default::default(),
             limits: EndpointLimits {
                 max_body_bytes: config.max_body_bytes,
                 body_timeout: std::time::Duration::from_millis(config.body_timeout_ms),

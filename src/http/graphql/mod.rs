@@ -15,6 +15,7 @@
 pub(crate) mod admit;
 pub(crate) mod operation;
 pub(crate) mod params;
+pub(crate) mod parsed_documents;
 pub(crate) mod public_answers;
 pub(crate) mod respond;
 mod sse;

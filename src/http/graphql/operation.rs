@@ -8,6 +8,7 @@ use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, Oper
 use serde_json::{Map, Value};
 
 use crate::auth::policy;
+use crate::auth::viewer::Viewer;
 use crate::config::Introspection;
 use crate::domain::types::Role;
 use crate::error::ErrorCode;
@@ -50,7 +51,7 @@ pub fn prepare(
 ) -> Result<Prepared, Outcome> {
     let operation = params.operation_name.clone();
     let document = document(state, context, &params)?;
-    let parsed = match cost(state, &document, params.variables.as_ref()) {
+    let parsed = match cost(state, &context.viewer, &document, params.variables.as_ref()) {
         Ok(parsed) => parsed,
         Err(refusal) => {
             let (message, code) = match refusal {
@@ -210,23 +211,31 @@ fn document(
 /// document would expand to.
 fn cost(
     state: &AppState,
+    viewer: &Viewer,
     document: &str,
     variables: Option<&Map<String, Value>>,
 ) -> Result<ExecutableDocument, Refusal> {
     let limits = &state.limits;
+    let check_variables = || match variables {
+        Some(variables) => limits::check_variables(variables, limits.variables),
+        None => Ok(()),
+    };
     if document.len() > limits.max_document_bytes {
         return Err(Refusal::TooComplex(format!(
             "the document is longer than {} bytes",
             limits.max_document_bytes
         )));
     }
+    if let Some(parsed) = state.parsed_documents.get(viewer, document) {
+        check_variables()?;
+        return Ok(parsed);
+    }
     limits::check_text(document)?;
     let parsed = async_graphql::parser::parse_query(document)
         .map_err(|err| Refusal::Invalid(format!("the document does not parse: {err}")))?;
     limits::check(&parsed, limits.document)?;
-    if let Some(variables) = variables {
-        limits::check_variables(variables, limits.variables)?;
-    }
+    state.parsed_documents.keep(viewer, document, &parsed);
+    check_variables()?;
     Ok(parsed)
 }
 
