@@ -40,6 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "benchmark-secret-benchmark-secret-0123"
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432"
+# The database is on loopback, where TLS protects nothing: neither Posko (sslmode in its
+# URL) nor pgbench (PGSSLMODE) negotiates it, so both sides measure the work and neither
+# pays rustls or OpenSSL (about a tenth of Posko's CPU per list request under
+# `sslmode=prefer`, BENCHMARKS.md session 9). A remote database in production pays TLS
+# in every client alike.
+SSLMODE = "disable"
 PORT = 18777
 DATABASE = "posko_bench"
 QUERIES = ["q1", "q1_executed", "q2", "q3", "q4", "q5"]
@@ -116,7 +122,7 @@ class Server:
 
 def load_data(binary, backend, disputes, workdir, reuse):
     if backend == "postgres":
-        url = f"{PG_ADMIN}/{DATABASE}"
+        url = f"{PG_ADMIN}/{DATABASE}?sslmode={SSLMODE}"
         exists = sh("psql", f"{PG_ADMIN}/postgres", "-Atqc", f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'").stdout.strip()
         if exists and reuse:
             return url, None
@@ -210,7 +216,7 @@ def pgbench(statements, seconds, workdir, name):
     script = workdir / f"{name}.sql"
     script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
     # The same session settings as Posko's own connections (JIT off).
-    env = dict(os.environ, PGOPTIONS="-c jit=off")
+    env = dict(os.environ, PGOPTIONS="-c jit=off", PGSSLMODE=SSLMODE)
     result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script), f"{PG_ADMIN}/{DATABASE}", env=env)
     return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
 
@@ -387,7 +393,7 @@ def write_load(name, token, seconds, connections):
 
 def pgbench_script(path, seconds):
     """A hand-written pgbench script (with its own BEGIN/COMMIT and meta-commands)."""
-    env = dict(os.environ, PGOPTIONS="-c jit=off")
+    env = dict(os.environ, PGOPTIONS="-c jit=off", PGSSLMODE=SSLMODE)
     result = sh("pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(path), f"{PG_ADMIN}/{DATABASE}", env=env)
     failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
     if failed and int(failed.group(1)):
