@@ -26,3 +26,11 @@ WHERE dispute_id = :dispute_id
   AND (audience IS NULL OR ',' || audience || ',' LIKE '%,POLICE,%')
 ORDER BY seq DESC
 LIMIT 20;
+-- Statement 3, what the answer obliges: statement 2 returned an intelligence note
+-- (INTEL_NOTE, which bench/run.py checks the API's answer holds), and the contract logs
+-- every read of one (CONTRACT.md, the access log), so the simplest correct client writes
+-- the access-log row Posko writes. Without it the SQL is not the same answer's: an
+-- unlogged read of police intelligence is the leak the access log exists to catch. Its
+-- own transaction, as Posko's; the ceiling without it is in BENCHMARKS.md (session 9).
+INSERT INTO access_log (at, viewer_sub, viewer_role, agency_code, dispute_id, dispute_public_id, province_code, regency_code, field, request_id)
+VALUES (CURRENT_TIMESTAMP, 'bench', 'POLICE', 'POLDA_METRO_JAYA', :dispute_id, :public_id, :province_code, :regency_code, 'intelNotes', 'bench-simplest');
