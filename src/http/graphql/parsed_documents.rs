@@ -16,9 +16,11 @@ use moka::sync::Cache;
 
 use crate::auth::viewer::Viewer;
 
-/// At most this many bytes of document text are kept; a parsed tree is a few times its
-/// text, so the trees stay within a few megabytes.
-const MAX_TEXT_BYTES: u64 = 1024 * 1024;
+/// At most this many bytes are kept, a tree weighed at `TREE_BYTES_PER_TEXT_BYTE` times
+/// its text: a parsed tree keeps a position, a name and a vector for every node, so it is
+/// many times the text it came from.
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+const TREE_BYTES_PER_TEXT_BYTE: usize = 32;
 
 /// A document unused this long is dropped.
 const IDLE: Duration = Duration::from_secs(600);
@@ -32,9 +34,12 @@ impl Default for ParsedDocuments {
     fn default() -> Self {
         Self {
             documents: Cache::builder()
-                .max_capacity(MAX_TEXT_BYTES)
+                .max_capacity(MAX_BYTES)
                 .time_to_idle(IDLE)
-                .weigher(|key: &Arc<str>, _| u32::try_from(key.len()).unwrap_or(u32::MAX))
+                .weigher(|key: &Arc<str>, _| {
+                    u32::try_from(key.len().saturating_mul(TREE_BYTES_PER_TEXT_BYTE))
+                        .unwrap_or(u32::MAX)
+                })
                 .build(),
         }
     }
