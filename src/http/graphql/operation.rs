@@ -166,6 +166,10 @@ pub async fn run(
 /// about a third of the CPU of a kept answer (BENCHMARKS.md, session 9).
 fn kept_answer(state: &AppState, context: &RequestContext, params: &Params) -> Option<Outcome> {
     let document = document(state, context, params).ok()?;
+    // Nothing longer than a document may be is kept: no key is made for it.
+    if document.len() > state.limits.max_document_bytes {
+        return None;
+    }
     let key = AnswerKey::for_public_query(
         context,
         &document,
