@@ -11,6 +11,11 @@ use posko::db::{Database, demo, seed};
 use posko::domain::types::{AgencyKind, Role};
 use posko::http::server::Application;
 
+/// See the `mimalloc` feature in Cargo.toml: a build choice for PostgreSQL deployments.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _telemetry = match posko::telemetry::init(&cli.config.log, cli.config.mode) {
