@@ -514,8 +514,9 @@ def main():
     disputes = args.disputes or (1_000 if args.quick else 200_000)
     seconds = args.seconds or (2 if args.quick else 20)
     binary = args.binary or str(ROOT / "target" / ("debug" if args.quick else "release") / "posko")
-    if not Path(binary).exists():
-        # A full PostgreSQL run measures the build README recommends for PostgreSQL.
+    if not args.binary:
+        # A full PostgreSQL run measures the build README recommends for PostgreSQL, any
+        # other the default build; cargo rebuilds only when the last build was the other.
         features = ["--features", "mimalloc"] if args.backend == "postgres" and not args.quick else []
         sh("cargo", "build", *([] if args.quick else ["--release"]), *features, capture=False)
     # The quick mode keeps its small data apart, so a CI run leaves a full load in place.
