@@ -401,10 +401,12 @@ pub async fn list<C: ConnectionTrait>(
         .into_model::<DisputeRow>()
         .all(db)
         .await?;
-    let rows: Vec<dispute::Model> = rows.into_iter().map(DisputeRow::into_model).collect();
     let (rows, has_previous_page, has_next_page) = paging::settle(rows, size, page);
     Ok(DisputePage {
-        rows: rows.into_iter().map(VisibleDispute::new).collect(),
+        rows: rows
+            .into_iter()
+            .map(|row| VisibleDispute::new(row.into_model()))
+            .collect(),
         has_next_page,
         has_previous_page,
     })

@@ -27,11 +27,7 @@ async fn load(
     .await
     .expect("demo data loads");
     assert_eq!(report.disputes, count);
-    let disputes = dispute::Entity::find()
-        .order_by_asc(dispute::Column::Id)
-        .all(&db.conn)
-        .await
-        .unwrap();
+    let disputes = disputes_in_id_order().all(&db.conn).await.unwrap();
     let events = dispute_event::Entity::find()
         .order_by_asc(dispute_event::Column::DisputeId)
         .order_by_asc(dispute_event::Column::Seq)
@@ -40,6 +36,11 @@ async fn load(
         .unwrap();
     assert_eq!(report.events, events.len());
     (test_db, disputes, events)
+}
+
+/// Every dispute, oldest row first.
+fn disputes_in_id_order() -> sea_orm::Select<dispute::Entity> {
+    dispute::Entity::find().order_by_asc(dispute::Column::Id)
 }
 
 fn without_ids(events: &[dispute_event::Model]) -> Vec<dispute_event::Model> {
@@ -135,12 +136,7 @@ async fn dispute_rows_read_by_position_are_the_rows_read_by_name() {
     let (test_db, _, _) = load(11, 120).await;
     let db = test_db.connect().await;
     // The demo data fills some columns always or never: one dispute gets them, another not.
-    let two = dispute::Entity::find()
-        .order_by_asc(dispute::Column::Id)
-        .limit(2)
-        .all(&db.conn)
-        .await
-        .unwrap();
+    let two = disputes_in_id_order().limit(2).all(&db.conn).await.unwrap();
     for (row, filled) in two.into_iter().zip([true, false]) {
         let mut row: dispute::ActiveModel = row.into();
         row.reporter_kind = Set(filled.then_some(ReporterKind::CandidatePair));
@@ -153,13 +149,8 @@ async fn dispute_rows_read_by_position_are_the_rows_read_by_name() {
         }
         row.update(&db.conn).await.unwrap();
     }
-    let by_name = dispute::Entity::find()
-        .order_by_asc(dispute::Column::Id)
-        .all(&db.conn)
-        .await
-        .unwrap();
-    let read = dispute::Entity::find()
-        .order_by_asc(dispute::Column::Id)
+    let by_name = disputes_in_id_order().all(&db.conn).await.unwrap();
+    let read = disputes_in_id_order()
         .into_model::<DisputeRow>()
         .all(&db.conn)
         .await

@@ -49,8 +49,18 @@ pub fn prepare(
     context: &Arc<RequestContext>,
     params: Params,
 ) -> Result<Prepared, Outcome> {
-    let operation = params.operation_name.clone();
     let document = document(state, context, &params)?;
+    prepare_document(state, context, params, document)
+}
+
+/// `prepare` once the document is resolved.
+fn prepare_document(
+    state: &AppState,
+    context: &Arc<RequestContext>,
+    params: Params,
+    document: String,
+) -> Result<Prepared, Outcome> {
+    let operation = params.operation_name.clone();
     let parsed = match cost(state, &context.viewer, &document, params.variables.as_ref()) {
         Ok(parsed) => parsed,
         Err(refusal) => {
@@ -127,10 +137,16 @@ pub async fn run(
     params: Params,
     is_get: bool,
 ) -> Outcome {
-    if let Some(outcome) = kept_answer(state, context, &params) {
+    // Resolved once: a registered document's hash is checked and a new one registered
+    // here, not again for the kept answer and for execution.
+    let document = match document(state, context, &params) {
+        Ok(document) => document,
+        Err(outcome) => return outcome,
+    };
+    if let Some(outcome) = kept_answer(state, context, &params, &document) {
         return outcome;
     }
-    let prepared = match prepare(state, context, params) {
+    let prepared = match prepare_document(state, context, params, document) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
@@ -164,15 +180,19 @@ pub async fn run(
 /// that passed every step below with these variables and this operation name, and every
 /// limit is fixed for the life of the process, so the steps would pass again. Parsing is
 /// about a third of the CPU of a kept answer (BENCHMARKS.md, session 9).
-fn kept_answer(state: &AppState, context: &RequestContext, params: &Params) -> Option<Outcome> {
-    let document = document(state, context, params).ok()?;
+fn kept_answer(
+    state: &AppState,
+    context: &RequestContext,
+    params: &Params,
+    document: &str,
+) -> Option<Outcome> {
     // Nothing longer than a document may be is kept: no key is made for it.
     if document.len() > state.limits.max_document_bytes {
         return None;
     }
     let key = AnswerKey::for_public_query(
         context,
-        &document,
+        document,
         params.variables.as_ref(),
         params.operation_name.as_deref(),
     )?;
