@@ -7,6 +7,7 @@ pub mod hotspot_query;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
+pub mod plain;
 pub mod query;
 pub mod scalars;
 pub mod schema;

@@ -25,6 +25,7 @@ mod hotspots;
 mod legal_chain;
 mod members;
 mod observability;
+mod plain_lists;
 mod policy_matrix;
 mod protocol;
 mod reference;

@@ -16,6 +16,7 @@ use crate::auth::policy::{self, Action, DisputeFacts, DisputeField};
 use crate::domain::clocks::{self, DeadlineKind};
 use crate::domain::disputes::{self, DisputeFilter, StatsDimension};
 use crate::domain::projection::{self, VisibleEvent};
+use crate::domain::reference_snapshot::ReferenceSnapshot;
 use crate::domain::timeline;
 use crate::domain::types::{
     DisputeCategory, DisputeStatus, EscalationTarget, ReporterKind, Role, Severity, ViolationClass,
@@ -24,6 +25,7 @@ use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, IntoGql};
 use crate::graphql::context::ContextExt;
 use crate::graphql::node::{self, Kind};
+use crate::graphql::plain::{self, Plain, PlainList, PlainObject};
 use crate::graphql::scalars::Timestamp;
 
 /// A reported friction of the election (between campaign teams, supporters, officials or
@@ -260,8 +262,10 @@ impl Dispute {
         ctx: &Context<'_>,
         #[graphql(desc = "Keep only the newest N visible events (0–1000); all when omitted.")]
         last: Option<i32>,
-    ) -> async_graphql::Result<Vec<DisputeEvent>> {
-        Box::pin(self.resolve_events(ctx, last)).await
+    ) -> async_graphql::Result<PlainList<DisputeEvent>> {
+        Box::pin(self.resolve_events(ctx, last))
+            .await
+            .map(PlainList)
     }
     /// The legal clocks running for it, each with its legal basis (calendar days, or
     /// working days where the law says so). Bawaslu's decision clock is shown
@@ -286,6 +290,51 @@ impl Dispute {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<RegionResult>> {
         Box::pin(self.resolve_official_count(ctx)).await
+    }
+}
+
+/// The fields of `Dispute` that are data the visible row holds, for lists answered in one
+/// pass (`graphql::plain`); each answers as its resolver above does.
+impl PlainObject for Dispute {
+    fn graphql_type_name(&self) -> &'static str {
+        "Dispute"
+    }
+
+    fn plain_field<'a>(
+        &'a self,
+        name: &str,
+        reference: &'a ReferenceSnapshot,
+    ) -> Option<Plain<'a>> {
+        let dispute = &self.0;
+        Some(match name {
+            "id" => plain::text(dispute.public_id()),
+            "refNo" => plain::text(dispute.ref_no()),
+            "title" => plain::text(dispute.title()),
+            "description" => plain::text(dispute.description()),
+            "category" => plain::enumeration(dispute.category()),
+            "severity" => plain::enumeration(dispute.severity()),
+            "status" => plain::enumeration(dispute.status()),
+            "restricted" => plain::scalar(dispute.restricted()),
+            "occurredAt" => plain::scalar(Timestamp::from(dispute.occurred_at())),
+            "reportedAt" => plain::scalar(Timestamp::from(dispute.reported_at())),
+            "updatedAt" => plain::scalar(Timestamp::from(dispute.updated_at())),
+            "version" => plain::scalar(dispute.version()),
+            "locationText" => plain::optional_text(dispute.location_text()),
+            "districtCode" => plain::optional_text(dispute.district_code()),
+            "stageCode" => plain::optional_text(dispute.stage_code()),
+            "outcome" => plain::optional_text(dispute.outcome()),
+            "province" => Plain::Object(
+                reference
+                    .province(dispute.province_code())
+                    .map(|province| province as &dyn PlainObject),
+            ),
+            "regency" => Plain::Object(
+                reference
+                    .regency(dispute.regency_code())
+                    .map(|regency| regency as &dyn PlainObject),
+            ),
+            _ => return None,
+        })
     }
 }
 
@@ -691,6 +740,33 @@ impl DisputeEvent {
     }
 }
 
+/// The fields of `DisputeEvent` that are data the visible event holds (`graphql::plain`);
+/// `actor`, `audience` and `hash`, which the projection may withhold, are left to their
+/// resolvers.
+impl PlainObject for DisputeEvent {
+    fn graphql_type_name(&self) -> &'static str {
+        "DisputeEvent"
+    }
+
+    fn plain_field<'a>(&'a self, name: &str, _: &'a ReferenceSnapshot) -> Option<Plain<'a>> {
+        let event = &self.0;
+        Some(match name {
+            "id" => plain::scalar(node::global_id(
+                Kind::DisputeEvent,
+                &format!("{}:{}", self.1, event.key()),
+            )),
+            "seq" => plain::scalar(event.seq()),
+            "kind" => plain::text(event.kind().as_str()),
+            "at" => plain::scalar(Timestamp::from(event.at())),
+            "actorRole" => plain::enumeration(event.actor_role()),
+            "actorAgency" => plain::optional_text(event.actor_agency()),
+            "changes" => plain::optional_text(event.changes()),
+            "note" => plain::optional_text(event.note()),
+            _ => return None,
+        })
+    }
+}
+
 pub struct DisputeConnection {
     page_info: PageInfo,
     edges: Vec<DisputeEdge>,
@@ -707,12 +783,12 @@ impl DisputeConnection {
         &self.page_info
     }
     /// The page's disputes with their cursors.
-    async fn edges(&self) -> &[DisputeEdge] {
-        &self.edges
+    async fn edges(&self) -> PlainList<&DisputeEdge> {
+        PlainList(self.edges.iter().collect())
     }
     /// The page's disputes, without cursors.
-    async fn nodes(&self) -> Vec<&Dispute> {
-        self.edges.iter().map(|edge| &edge.node).collect()
+    async fn nodes(&self) -> PlainList<&Dispute> {
+        PlainList(self.edges.iter().map(|edge| &edge.node).collect())
     }
     /// How many disputes match the filter in the caller's scope.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
@@ -742,6 +818,20 @@ impl DisputeEdge {
     /// The dispute.
     async fn node(&self) -> &Dispute {
         &self.node
+    }
+}
+
+impl PlainObject for DisputeEdge {
+    fn graphql_type_name(&self) -> &'static str {
+        "DisputeEdge"
+    }
+
+    fn plain_field<'a>(&'a self, name: &str, _: &'a ReferenceSnapshot) -> Option<Plain<'a>> {
+        Some(match name {
+            "cursor" => plain::text(&self.cursor),
+            "node" => Plain::Object(Some(&self.node)),
+            _ => return None,
+        })
     }
 }
 
@@ -857,5 +947,119 @@ impl DisputeStats {
     /// By the election stage in force when the dispute occurred.
     async fn by_stage(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Count>> {
         self.by(ctx, StatsDimension::Stage).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+    use vocabulary::{ReporterKind, ViolationClass};
+
+    use super::*;
+
+    fn filled_dispute() -> Dispute {
+        let at = chrono::Utc::now();
+        let text = |value: &str| Some(value.to_owned());
+        Dispute::new(VisibleDispute::for_test(entity::dispute::Model {
+            id: 1,
+            public_id: "d1".into(),
+            ref_no: "POSKO-1".into(),
+            title: "title".into(),
+            description: "description".into(),
+            category: DisputeCategory::MoneyPolitics,
+            severity: Severity::Critical,
+            status: DisputeStatus::Reported,
+            province_code: "31".into(),
+            regency_code: "31.71".into(),
+            district_code: text("31.71.01"),
+            location_text: text("TPS 1"),
+            election_id: Some(1),
+            stage_id: Some(1),
+            stage_code: text("KAMPANYE"),
+            occurred_at: at,
+            reported_at: at,
+            updated_at: at,
+            restricted: true,
+            reporter_name: text("secret name"),
+            reporter_contact: text("secret contact"),
+            reporter_kind: Some(ReporterKind::CandidatePair),
+            violation: Some(ViolationClass::Administrative),
+            outcome: text("outcome"),
+            reported_by_agency: "BAWASLU_DKI".into(),
+            reported_by_sub: "officer".into(),
+            idempotency_key: text("key"),
+            request_hash: text("hash"),
+            version: 1,
+        }))
+    }
+
+    /// The fields a page answers without resolvers (`graphql::plain`). A field the policy
+    /// decides must never be among them: its resolver goes through `projection`.
+    const PLAIN: &[&str] = &[
+        "id",
+        "refNo",
+        "title",
+        "description",
+        "category",
+        "severity",
+        "status",
+        "restricted",
+        "occurredAt",
+        "reportedAt",
+        "updatedAt",
+        "version",
+        "locationText",
+        "districtCode",
+        "stageCode",
+        "outcome",
+        "province",
+        "regency",
+    ];
+
+    #[test]
+    fn only_fields_the_policy_does_not_decide_are_plain() {
+        let dispute = filled_dispute();
+        let reference = ReferenceSnapshot::default();
+        let schema = include_str!("../../../schema.graphql");
+        let body = schema
+            .split("\ntype Dispute ")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .expect("schema.graphql declares Dispute");
+        let mut fields = Vec::new();
+        let mut in_description = false;
+        for line in body.lines().skip(1).map(str::trim) {
+            if let Some(rest) = line.strip_prefix("\"\"\"") {
+                // A one-line description ends on its own line.
+                if rest.is_empty() || !rest.ends_with("\"\"\"") {
+                    in_description = !in_description;
+                }
+                continue;
+            }
+            if in_description {
+                continue;
+            }
+            if let Some((name, _)) = line.split_once([':', '(']) {
+                fields.push(name.to_owned());
+            }
+        }
+        assert!(fields.len() > PLAIN.len(), "{fields:?}");
+        for field in &fields {
+            let plain = dispute.plain_field(field, &reference).is_some();
+            assert_eq!(plain, PLAIN.contains(&field.as_str()), "Dispute.{field}");
+        }
+        for name in PLAIN {
+            assert!(
+                fields.iter().any(|field| field == name),
+                "{name} is a field"
+            );
+        }
+        for field in DisputeField::iter() {
+            assert!(
+                !PLAIN.contains(&field.as_ref()),
+                "{field:?} is decided by policy"
+            );
+            assert!(dispute.plain_field(field.as_ref(), &reference).is_none());
+        }
     }
 }

@@ -6,9 +6,11 @@ use entity::{district, province, regency};
 use super::agency::Posko;
 use super::election::Election;
 use super::results::{self, RegionResult};
+use crate::domain::reference_snapshot::ReferenceSnapshot;
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
 use crate::graphql::node::{self, Kind};
+use crate::graphql::plain::{self, Plain, PlainObject};
 
 /// A province (provinsi), by its Kemendagri code such as `"31"`.
 pub struct Province(pub province::Model);
@@ -123,6 +125,50 @@ impl Regency {
     /// governor's election counted there), by round.
     async fn results(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionResult>> {
         results::of_region(ctx, &self.0.code).await
+    }
+}
+
+/// The fields of `Province` that are data the province holds (`graphql::plain`).
+impl PlainObject for province::Model {
+    fn graphql_type_name(&self) -> &'static str {
+        "Province"
+    }
+
+    fn plain_field<'a>(&'a self, name: &str, _: &'a ReferenceSnapshot) -> Option<Plain<'a>> {
+        Some(match name {
+            "id" => plain::scalar(node::global_id(Kind::Province, &self.code)),
+            "code" => plain::text(&self.code),
+            "name" => plain::text(&self.name),
+            _ => return None,
+        })
+    }
+}
+
+/// The fields of `Regency` that are data the regency holds, and its province
+/// (`graphql::plain`).
+impl PlainObject for regency::Model {
+    fn graphql_type_name(&self) -> &'static str {
+        "Regency"
+    }
+
+    fn plain_field<'a>(
+        &'a self,
+        name: &str,
+        reference: &'a ReferenceSnapshot,
+    ) -> Option<Plain<'a>> {
+        Some(match name {
+            "id" => plain::scalar(node::global_id(Kind::Regency, &self.code)),
+            "code" => plain::text(&self.code),
+            "name" => plain::text(&self.name),
+            "kind" => plain::enumeration(self.kind),
+            "isAdministrative" => plain::scalar(self.is_administrative),
+            "province" => Plain::Object(
+                reference
+                    .province(&self.province_code)
+                    .map(|province| province as &dyn PlainObject),
+            ),
+            _ => return None,
+        })
     }
 }
 
