@@ -149,16 +149,18 @@ fn decode_error(err: sqlx::Error) -> DbErr {
 
 impl FromQueryResult for DisputeRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        // Columns after the entity's (an aggregate riding on the row) are read by name by
+        // whoever added them.
         if pre.is_empty() {
             if let Some(row) = res.try_as_pg_row()
-                && row.len() == COLUMNS.len()
+                && row.len() >= COLUMNS.len()
             {
                 return from_postgres(row)
                     .map(Self::positional)
                     .map_err(decode_error);
             }
             if let Some(row) = res.try_as_sqlite_row()
-                && row.len() == COLUMNS.len()
+                && row.len() >= COLUMNS.len()
             {
                 return from_sqlite(row).map(Self::positional).map_err(decode_error);
             }
@@ -166,6 +168,25 @@ impl FromQueryResult for DisputeRow {
         dispute::Model::from_query_result(res, pre).map(|row| Self {
             row,
             by_position: false,
+        })
+    }
+}
+
+/// A `dispute` row and, after its columns, the bodies it was escalated to
+/// (`ESCALATED_TO`: comma-separated, NULL for none).
+pub struct DisputeWithEscalations {
+    pub row: DisputeRow,
+    pub escalated_to: Option<String>,
+}
+
+/// The name of the column `DisputeWithEscalations` reads after the row's.
+pub const ESCALATED_TO: &str = "escalated_to";
+
+impl FromQueryResult for DisputeWithEscalations {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            row: DisputeRow::from_query_result(res, pre)?,
+            escalated_to: res.try_get(pre, ESCALATED_TO)?,
         })
     }
 }

@@ -9,17 +9,17 @@ use chrono::{DateTime, Utc};
 use entity::dispute;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
-use crate::auth::policy::{self, Action, FilterField};
+use crate::auth::policy::{self, Action, DisputeFacts, FilterField};
 use crate::auth::viewer::Viewer;
-use crate::db::dispute_rows::DisputeRow;
+use crate::db::dispute_rows::{DisputeRow, DisputeWithEscalations, ESCALATED_TO};
 use crate::domain::paging::{self, PageRequest};
 use crate::domain::tally;
 use crate::domain::types::{
-    DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass,
+    DisputeCategory, DisputeStatus, ReporterKind, Severity, ViolationClass, parse_stored,
 };
 use crate::domain::visible::VisibleDispute;
 use crate::error::{AppError, AppResult};
@@ -426,16 +426,48 @@ pub async fn count<C: ConnectionTrait>(
         .await?)
 }
 
-/// One dispute the viewer sees, by the public id a client holds. Missing, malformed and
-/// out of scope are the same `NOT_FOUND`.
-pub async fn get_by_ref<C: ConnectionTrait>(
+/// One dispute the viewer sees, by the public id a client holds, with the facts its field
+/// rules need. Missing, malformed and out of scope are the same `NOT_FOUND`. One statement:
+/// the bodies it was escalated to ride on its row as an aggregate, instead of a second
+/// round trip for its escalations (`dispute(id:)` with its timeline or a sensitive field).
+pub async fn get_with_facts_by_ref<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
     public_id: &str,
-) -> AppResult<VisibleDispute> {
-    row_by_ref(db, viewer, public_id)
-        .await
-        .map(VisibleDispute::new)
+) -> AppResult<(VisibleDispute, DisputeFacts)> {
+    if !is_public_id(public_id) {
+        return Err(AppError::NotFound);
+    }
+    let targets = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "(SELECT string_agg(e.target, ',') FROM dispute_escalation e \
+             WHERE e.dispute_id = \"dispute\".\"id\")"
+        }
+        _ => {
+            "(SELECT group_concat(e.target, ',') FROM dispute_escalation e \
+             WHERE e.dispute_id = \"dispute\".\"id\")"
+        }
+    };
+    let found = policy::visible_disputes(viewer)
+        .filter(dispute::Column::PublicId.eq(public_id))
+        .column_as(Expr::cust(targets), ESCALATED_TO)
+        .into_model::<DisputeWithEscalations>()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut escalated_to = Vec::new();
+    for target in found.escalated_to.as_deref().unwrap_or_default().split(',') {
+        if !target.is_empty() {
+            escalated_to.push(
+                parse_stored("dispute_escalation.target", target)
+                    .map_err(|err| AppError::Internal(err.into()))?,
+            );
+        }
+    }
+    Ok((
+        VisibleDispute::new(found.row.into_model()),
+        DisputeFacts { escalated_to },
+    ))
 }
 
 /// The dispute a change notification names, if the viewer sees it and it matches the
@@ -461,7 +493,7 @@ pub fn is_public_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `get_by_ref`'s row, for the domain's own writes.
+/// The row of a dispute the viewer sees, by its public id, for the domain's own writes.
 pub(in crate::domain) async fn row_by_ref<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,

@@ -171,11 +171,10 @@ impl DisputeQuery {
         #[graphql(desc = "The dispute's `id`.")] id: ID,
     ) -> async_graphql::Result<Option<Dispute>> {
         let rc = ctx.request()?;
-        Ok(Some(Dispute::new(
-            disputes::get_by_ref(&rc.db().conn, &rc.viewer, &id)
-                .await
-                .gql()?,
-        )))
+        let (dispute, facts) = disputes::get_with_facts_by_ref(&rc.db().conn, &rc.viewer, &id)
+            .await
+            .gql()?;
+        Ok(Some(Dispute::with_facts(dispute, facts)))
     }
 
     /// Aggregate counts under the caller's scope; PUBLIC gets every dispute that is not

@@ -8,7 +8,7 @@
 //! data) or, for a timeline event, the dispute's public id and `timeline::event_key`. Such
 //! an id starts with one of `Q`–`W` (a capital letter's first six bits), never a hex digit,
 //! so the two forms cannot collide. Objects are loaded through the same domain functions
-//! as their own queries: a dispute through `disputes::get_by_ref`, an event through the
+//! as their own queries: a dispute through `disputes::get_with_facts_by_ref`, an event through the
 //! timeline's projection, so what the caller may not see is `NOT_FOUND` exactly as what
 //! does not exist.
 
@@ -103,7 +103,7 @@ pub fn key_of(kind: Kind, id: &str) -> String {
     desc = "Globally unique and opaque; `node(id:)` answers the object again."
 ))]
 pub enum Node {
-    Dispute(Dispute),
+    Dispute(Box<Dispute>),
     DisputeEvent(DisputeEvent),
     Province(Province),
     Regency(Regency),
@@ -118,10 +118,10 @@ pub enum Node {
 async fn resolve(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Node> {
     let rc = ctx.request()?;
     if disputes::is_public_id(id) {
-        let dispute = disputes::get_by_ref(&rc.db().conn, &rc.viewer, id)
+        let (dispute, facts) = disputes::get_with_facts_by_ref(&rc.db().conn, &rc.viewer, id)
             .await
             .gql()?;
-        return Ok(Node::Dispute(Dispute::new(dispute)));
+        return Ok(Node::Dispute(Box::new(Dispute::with_facts(dispute, facts))));
     }
     let Some((kind, key)) = decode(id) else {
         return Err(AppError::NotFound).gql();
@@ -133,11 +133,11 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Node> {
             let Some((dispute_ref, event_key)) = key.split_once(':') else {
                 return Err(AppError::NotFound).gql();
             };
-            let dispute = Dispute::new(
-                disputes::get_by_ref(&rc.db().conn, &rc.viewer, dispute_ref)
+            let (dispute, facts) =
+                disputes::get_with_facts_by_ref(&rc.db().conn, &rc.viewer, dispute_ref)
                     .await
-                    .gql()?,
-            );
+                    .gql()?;
+            let dispute = Dispute::with_facts(dispute, facts);
             Some(Node::DisputeEvent(
                 dispute.event_by_key(ctx, event_key).await?,
             ))

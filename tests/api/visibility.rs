@@ -233,6 +233,40 @@ async fn the_reporter_is_for_bawaslu_and_admin_and_police_only_after_escalation_
     assert_eq!(police.data("dispute.viewerCan.readReporter"), true);
 }
 
+/// The bodies a dispute was escalated to, which the field rules need, ride on its row:
+/// reading one with its reporter and timeline reads the dispute, then its newest events,
+/// then writes the reporter read's access-log row; `node(id:)` reads it the same way.
+#[tokio::test]
+async fn a_dispute_brings_its_escalations_on_its_own_row() {
+    let app = spawn_app().await;
+    let id = insert_dispute(&app.db.conn, NewDispute::default()).await;
+    escalate(&app.db.conn, id, "BAWASLU").await;
+    escalate(&app.db.conn, id, "POLICE").await;
+    let police = token("POLICE", "POLDA_METRO_JAYA");
+    let fields = "reporter { name } viewerCan { readReporter } events(last: 20) { kind }";
+    let by_dispute = format!("{{ dispute(id: \"{}\") {{ {fields} }} }}", gid(id));
+    let by_node = format!(
+        "{{ node(id: \"{}\") {{ ... on Dispute {{ {fields} }} }} }}",
+        gid(id)
+    );
+    // The first request also loads the agency's jurisdiction, which is then kept.
+    app.statements_for_as(Some(&police), &by_dispute).await;
+    for (query, at) in [(by_dispute, "dispute"), (by_node, "node")] {
+        let (statements, answer) = app.statements_for_as(Some(&police), &query).await;
+        answer.expect_ok();
+        assert_eq!(answer.data(&format!("{at}.reporter.name")), "Siti Pelapor");
+        assert_eq!(answer.data(&format!("{at}.viewerCan.readReporter")), true);
+        assert_eq!(statements, 3, "{at}: {:#}", answer.body);
+    }
+    // Without escalations the aggregate is NULL: the police may not read the reporter.
+    let other = insert_dispute(&app.db.conn, NewDispute::default()).await;
+    let answer = read_as(&app, "POLICE", "POLDA_METRO_JAYA", other).await;
+    assert_eq!(
+        answer.error_at("dispute.reporter").as_deref(),
+        Some("FORBIDDEN")
+    );
+}
+
 #[tokio::test]
 async fn intelligence_notes_are_for_the_police_only_not_even_admin() {
     let app = spawn_app().await;

@@ -30,12 +30,18 @@ use crate::graphql::scalars::Timestamp;
 
 /// A reported friction of the election (between campaign teams, supporters, officials or
 /// voters) that the posko handles, from report to resolution or hand-over.
-pub struct Dispute(VisibleDispute);
+pub struct Dispute(VisibleDispute, std::sync::OnceLock<DisputeFacts>);
 
 impl Dispute {
     /// Wraps a dispute the domain let the caller see; there is no other way to make one.
     pub fn new(dispute: VisibleDispute) -> Self {
-        Self(dispute)
+        Self(dispute, std::sync::OnceLock::new())
+    }
+
+    /// Wraps a dispute read together with the facts its field rules need
+    /// (`disputes::get_with_facts_by_ref`), so no field loads them again.
+    pub fn with_facts(dispute: VisibleDispute, facts: DisputeFacts) -> Self {
+        Self(dispute, std::sync::OnceLock::from(facts))
     }
 }
 
@@ -50,11 +56,17 @@ impl Dispute {
         let rc = ctx.request()?;
         let facts = self.facts(ctx).await?;
         let events = self.all_events(ctx).await?;
-        let event = projection::event_by_key(&rc.viewer, &self.0, &facts, events, key, rc).gql()?;
+        let event = projection::event_by_key(&rc.viewer, &self.0, facts, events, key, rc).gql()?;
         Ok(DisputeEvent::new(event, self.0.public_id()))
     }
 
-    async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<DisputeFacts> {
+    /// The facts the field rules need, loaded once per dispute and request (every
+    /// sensitive field and the timeline ask for them). Fields resolved at the same moment
+    /// may both load them, in one batch; either answer is the same.
+    async fn facts(&self, ctx: &Context<'_>) -> async_graphql::Result<&DisputeFacts> {
+        if let Some(facts) = self.1.get() {
+            return Ok(facts);
+        }
         let rows = loaded(
             ctx.request()?
                 .loaders()
@@ -62,11 +74,12 @@ impl Dispute {
                 .load_one(self.0.id())
                 .await,
         )?;
-        let mut escalated_to = Vec::new();
-        for row in rows.unwrap_or_default() {
-            escalated_to.push(row.target);
-        }
-        Ok(DisputeFacts { escalated_to })
+        let escalated_to = rows
+            .unwrap_or_default()
+            .iter()
+            .map(|row| row.target)
+            .collect();
+        Ok(self.1.get_or_init(|| DisputeFacts { escalated_to }))
     }
 
     /// Enough of the newest events to hold the newest `keep` the viewer may see: a window
@@ -405,7 +418,7 @@ impl Dispute {
     async fn resolve_reporter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reporter>> {
         let rc = ctx.request()?;
         let facts = self.facts(ctx).await?;
-        Ok(projection::reporter(&rc.viewer, &self.0, &facts, rc)
+        Ok(projection::reporter(&rc.viewer, &self.0, facts, rc)
             .gql()?
             .map(|r| Reporter {
                 kind: r.kind,
@@ -421,7 +434,7 @@ impl Dispute {
         let rc = ctx.request()?;
         let facts = self.facts(ctx).await?;
         let events = self.all_events(ctx).await?;
-        let notes = projection::intel_notes(&rc.viewer, &self.0, &facts, events, rc).gql()?;
+        let notes = projection::intel_notes(&rc.viewer, &self.0, facts, events, rc).gql()?;
         Ok(Some(
             notes
                 .into_iter()
@@ -439,7 +452,7 @@ impl Dispute {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<ViolationClass>> {
         let facts = self.facts(ctx).await?;
-        projection::violation(&ctx.request()?.viewer, &self.0, &facts).gql()
+        projection::violation(&ctx.request()?.viewer, &self.0, facts).gql()
     }
 
     async fn resolve_events(
@@ -461,10 +474,10 @@ impl Dispute {
         let rc = ctx.request()?;
         let facts = self.facts(ctx).await?;
         let events = match keep {
-            Some(keep) => self.newest_events(ctx, &facts, keep).await?,
+            Some(keep) => self.newest_events(ctx, facts, keep).await?,
             None => self.all_events(ctx).await?,
         };
-        let mut events = projection::timeline(&rc.viewer, &self.0, &facts, events, rc).gql()?;
+        let mut events = projection::timeline(&rc.viewer, &self.0, facts, events, rc).gql()?;
         if let Some(keep) = keep {
             let skip = events.len().saturating_sub(keep);
             events.drain(..skip);
@@ -488,7 +501,7 @@ impl Dispute {
         Ok(projection::deadlines(
             &rc.viewer,
             &self.0,
-            &facts,
+            facts,
             &rows.unwrap_or_default(),
             chrono::Utc::now(),
         )
@@ -508,9 +521,9 @@ impl Dispute {
         let transition_to = policy::transitions_for(viewer, status);
         let moves_to = |to: DisputeStatus| transition_to.contains(&to);
         Ok(ViewerCan {
-            read_reporter: policy::can_read(viewer, DisputeField::Reporter, &facts),
-            read_intel_notes: policy::can_read(viewer, DisputeField::IntelNotes, &facts),
-            read_violation: policy::can_read(viewer, DisputeField::Violation, &facts),
+            read_reporter: policy::can_read(viewer, DisputeField::Reporter, facts),
+            read_intel_notes: policy::can_read(viewer, DisputeField::IntelNotes, facts),
+            read_violation: policy::can_read(viewer, DisputeField::Violation, facts),
             verify: moves_to(DisputeStatus::Verified) && status == DisputeStatus::Reported,
             start_mediation: moves_to(DisputeStatus::InMediation),
             record_mediation: status == DisputeStatus::InMediation
@@ -842,7 +855,7 @@ pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> Dispute
         .into_iter()
         .map(|row| DisputeEdge {
             cursor: disputes::encode_cursor(row.public_id()),
-            node: Dispute(row),
+            node: Dispute::new(row),
         })
         .collect();
     DisputeConnection {
