@@ -9,6 +9,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::dispute_query::DisputeQuery;
 use crate::graphql::hotspot_query::EarlyWarningQuery;
 use crate::graphql::node::{self, Kind, NodeQuery};
+use crate::graphql::plain::PlainList;
 use crate::graphql::scalars::Date;
 use crate::graphql::types::agency::{Agency, Posko};
 use crate::graphql::types::election::{Election, ElectionStage};
@@ -36,9 +37,11 @@ fn parse_id(kind: Kind, field: &'static str, id: &ID) -> async_graphql::Result<i
 impl ReferenceQuery {
     /// All 38 provinces, by code.
     #[graphql(complexity = "38 * child_complexity")]
-    async fn provinces(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Province>> {
+    async fn provinces(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Province>> {
         let reference = ctx.request()?.reference();
-        Ok(reference.provinces().cloned().map(Province).collect())
+        Ok(PlainList(
+            reference.provinces().cloned().map(Province).collect(),
+        ))
     }
 
     /// One province by code (e.g. `"31"`); an old code of a recoded province also works.

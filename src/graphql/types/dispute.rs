@@ -817,16 +817,22 @@ impl DisputeConnection {
 }
 
 pub struct DisputeEdge {
-    cursor: String,
     node: Dispute,
+}
+
+impl DisputeEdge {
+    /// Made when asked for: a page read for its `nodes` makes only `pageInfo`'s two.
+    fn make_cursor(&self) -> String {
+        disputes::encode_cursor(self.node.0.public_id())
+    }
 }
 
 /// One dispute of a page and its cursor.
 #[Object]
 impl DisputeEdge {
     /// An opaque position: pass it as `after` (or `before`) to continue from this dispute.
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self) -> String {
+        self.make_cursor()
     }
     /// The dispute.
     async fn node(&self) -> &Dispute {
@@ -841,7 +847,7 @@ impl PlainObject for DisputeEdge {
 
     fn plain_field<'a>(&'a self, name: &str, _: &'a ReferenceSnapshot) -> Option<Plain<'a>> {
         Some(match name {
-            "cursor" => plain::text(&self.cursor),
+            "cursor" => Plain::Leaf(async_graphql::Value::String(self.make_cursor())),
             "node" => Plain::Object(Some(&self.node)),
             _ => return None,
         })
@@ -854,7 +860,6 @@ pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> Dispute
         .rows
         .into_iter()
         .map(|row| DisputeEdge {
-            cursor: disputes::encode_cursor(row.public_id()),
             node: Dispute::new(row),
         })
         .collect();
@@ -862,8 +867,8 @@ pub fn connection(page: disputes::DisputePage, filter: DisputeFilter) -> Dispute
         page_info: PageInfo {
             has_previous_page: page.has_previous_page,
             has_next_page: page.has_next_page,
-            start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-            end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+            start_cursor: edges.first().map(DisputeEdge::make_cursor),
+            end_cursor: edges.last().map(DisputeEdge::make_cursor),
         },
         edges,
         filter,

@@ -10,7 +10,7 @@ use crate::domain::reference_snapshot::ReferenceSnapshot;
 use crate::domain::types::RegencyKind;
 use crate::graphql::context::ContextExt;
 use crate::graphql::node::{self, Kind};
-use crate::graphql::plain::{self, Plain, PlainObject};
+use crate::graphql::plain::{self, Plain, PlainList, PlainObject};
 
 /// A province (provinsi), by its Kemendagri code such as `"31"`.
 pub struct Province(pub province::Model);
@@ -32,14 +32,16 @@ impl Province {
     }
     /// Its regencies and cities, by code (for complexity, 15 items).
     #[graphql(complexity = "15 * child_complexity")]
-    async fn regencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Regency>> {
+    async fn regencies(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Regency>> {
         let reference = ctx.request()?.reference();
-        Ok(reference
-            .regencies_of(&self.0.code)
-            .into_iter()
-            .cloned()
-            .map(Regency)
-            .collect())
+        Ok(PlainList(
+            reference
+                .regencies_of(&self.0.code)
+                .into_iter()
+                .cloned()
+                .map(Regency)
+                .collect(),
+        ))
     }
     /// Every contest held in the province: its governor's and its regencies'/cities'
     /// (for complexity, 15 items).
@@ -169,6 +171,34 @@ impl PlainObject for regency::Model {
             ),
             _ => return None,
         })
+    }
+}
+
+impl PlainObject for Province {
+    fn graphql_type_name(&self) -> &'static str {
+        self.0.graphql_type_name()
+    }
+
+    fn plain_field<'a>(
+        &'a self,
+        name: &str,
+        reference: &'a ReferenceSnapshot,
+    ) -> Option<Plain<'a>> {
+        self.0.plain_field(name, reference)
+    }
+}
+
+impl PlainObject for Regency {
+    fn graphql_type_name(&self) -> &'static str {
+        self.0.graphql_type_name()
+    }
+
+    fn plain_field<'a>(
+        &'a self,
+        name: &str,
+        reference: &'a ReferenceSnapshot,
+    ) -> Option<Plain<'a>> {
+        self.0.plain_field(name, reference)
     }
 }
 
