@@ -8,9 +8,9 @@
 //! data) or, for a timeline event, the dispute's public id and `timeline::event_key`. Such
 //! an id starts with one of `Q`–`W` (a capital letter's first six bits), never a hex digit,
 //! so the two forms cannot collide. Objects are loaded through the same domain functions
-//! as their own queries: a dispute through `disputes::get_with_facts_by_ref`, an event through the
-//! timeline's projection, so what the caller may not see is `NOT_FOUND` exactly as what
-//! does not exist.
+//! as their own queries: a dispute through `disputes::get_with_facts_by_ref`, an event
+//! through the timeline's projection, so what the caller may not see is `NOT_FOUND` exactly
+//! as what does not exist.
 
 use async_graphql::{Context, ID, Interface, Object};
 use base64::Engine as _;
