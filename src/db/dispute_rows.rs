@@ -147,20 +147,21 @@ fn decode_error(err: sqlx::Error) -> DbErr {
     DbErr::Type(format!("a dispute row does not decode: {err}"))
 }
 
-impl FromQueryResult for DisputeRow {
-    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        // Columns after the entity's (an aggregate riding on the row) are read by name by
-        // whoever added them.
+impl DisputeRow {
+    /// Reads by position a row that is exactly the entity's columns followed by `trailing`
+    /// more (read by name by whoever added them); anything else by sea-orm's decoder.
+    fn read(res: &QueryResult, pre: &str, trailing: usize) -> Result<Self, DbErr> {
+        let expected = COLUMNS.len() + trailing;
         if pre.is_empty() {
             if let Some(row) = res.try_as_pg_row()
-                && row.len() >= COLUMNS.len()
+                && row.len() == expected
             {
                 return from_postgres(row)
                     .map(Self::positional)
                     .map_err(decode_error);
             }
             if let Some(row) = res.try_as_sqlite_row()
-                && row.len() >= COLUMNS.len()
+                && row.len() == expected
             {
                 return from_sqlite(row).map(Self::positional).map_err(decode_error);
             }
@@ -169,6 +170,12 @@ impl FromQueryResult for DisputeRow {
             row,
             by_position: false,
         })
+    }
+}
+
+impl FromQueryResult for DisputeRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Self::read(res, pre, 0)
     }
 }
 
@@ -185,7 +192,7 @@ pub const ESCALATED_TO: &str = "escalated_to";
 impl FromQueryResult for DisputeWithEscalations {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
         Ok(Self {
-            row: DisputeRow::from_query_result(res, pre)?,
+            row: DisputeRow::read(res, pre, 1)?,
             escalated_to: res.try_get(pre, ESCALATED_TO)?,
         })
     }

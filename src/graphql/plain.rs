@@ -103,7 +103,7 @@ fn answer_plainly<T: PlainObject>(ctx: &ContextSelectionSet<'_>, items: &[T]) ->
 }
 
 /// The object's answer to `selection`, or `None` when any of it is not plain.
-pub(crate) fn plain_object(
+fn plain_object(
     object: &dyn PlainObject,
     selection: &SelectionSet,
     reference: &ReferenceSnapshot,

@@ -203,36 +203,20 @@ async fn a_plain_timeline_answers_as_async_graphql_does_for_every_field_and_role
 #[tokio::test]
 async fn plain_reference_lists_answer_as_async_graphql_does_for_every_field() {
     let app = spawn_app().await;
-    let province_fields = full_selection(&app, "Province", 1).await;
-    let regency_fields = full_selection(&app, "Regency", 1).await;
     let bearer = token("POLICE", "POLDA_METRO_JAYA");
-    for (name, text) in &province_fields {
-        let (plain, behind_fragment) = both_ways(
-            &app,
-            &bearer,
-            "{ provinces { {FIELDS} } }",
-            "Province",
-            text,
-            json!({}),
-        )
-        .await;
-        assert_eq!(plain, behind_fragment, "Province.{name}");
-        assert!(
-            plain["data"]["provinces"]
-                .as_array()
-                .is_some_and(|all| all.len() == 38)
-        );
-    }
-    for (name, text) in &regency_fields {
-        let (plain, behind_fragment) = both_ways(
-            &app,
-            &bearer,
-            "{ provinces { regencies { {FIELDS} } } }",
-            "Regency",
-            text,
-            json!({}),
-        )
-        .await;
-        assert_eq!(plain, behind_fragment, "Regency.{name}");
+    for (type_name, query) in [
+        ("Province", "{ provinces { {FIELDS} } }"),
+        ("Regency", "{ provinces { regencies { {FIELDS} } } }"),
+    ] {
+        for (name, text) in &full_selection(&app, type_name, 1).await {
+            let (plain, behind_fragment) =
+                both_ways(&app, &bearer, query, type_name, text, json!({})).await;
+            assert_eq!(plain, behind_fragment, "{type_name}.{name}");
+            assert!(
+                plain["data"]["provinces"]
+                    .as_array()
+                    .is_some_and(|all| all.len() == 38)
+            );
+        }
     }
 }

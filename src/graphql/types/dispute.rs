@@ -682,6 +682,10 @@ impl DisputeEvent {
     pub fn new(event: VisibleEvent, dispute_ref: &str) -> Self {
         Self(event, dispute_ref.to_owned())
     }
+
+    fn global_id(&self) -> ID {
+        node::global_id(Kind::DisputeEvent, &format!("{}:{}", self.1, self.0.key()))
+    }
 }
 
 /// One entry of a dispute's append-only timeline, as the caller may see it.
@@ -690,7 +694,7 @@ impl DisputeEvent {
     /// Globally unique and opaque (Relay `Node`); `node(id:)` answers it again while the
     /// caller may see it. It does not tell the event's place in the timeline.
     pub(crate) async fn id(&self) -> ID {
-        node::global_id(Kind::DisputeEvent, &format!("{}:{}", self.1, self.0.key()))
+        self.global_id()
     }
     /// 1, 2, 3… without gaps in the whole timeline (events the caller may not see leave
     /// gaps in what it is shown).
@@ -764,10 +768,7 @@ impl PlainObject for DisputeEvent {
     fn plain_field<'a>(&'a self, name: &str, _: &'a ReferenceSnapshot) -> Option<Plain<'a>> {
         let event = &self.0;
         Some(match name {
-            "id" => plain::scalar(node::global_id(
-                Kind::DisputeEvent,
-                &format!("{}:{}", self.1, event.key()),
-            )),
+            "id" => plain::scalar(self.global_id()),
             "seq" => plain::scalar(event.seq()),
             "kind" => plain::text(event.kind().as_str()),
             "at" => plain::scalar(Timestamp::from(event.at())),

@@ -174,33 +174,27 @@ impl PlainObject for regency::Model {
     }
 }
 
-impl PlainObject for Province {
-    fn graphql_type_name(&self) -> &'static str {
-        self.0.graphql_type_name()
-    }
+/// `Province` and `Regency` answer plainly as their models do: the snapshot hands out
+/// models (a dispute's `province`), the query root and `Province.regencies` the wrappers.
+macro_rules! plain_as_its_model {
+    ($($wrapper:ty),*) => {$(
+        impl PlainObject for $wrapper {
+            fn graphql_type_name(&self) -> &'static str {
+                self.0.graphql_type_name()
+            }
 
-    fn plain_field<'a>(
-        &'a self,
-        name: &str,
-        reference: &'a ReferenceSnapshot,
-    ) -> Option<Plain<'a>> {
-        self.0.plain_field(name, reference)
-    }
+            fn plain_field<'a>(
+                &'a self,
+                name: &str,
+                reference: &'a ReferenceSnapshot,
+            ) -> Option<Plain<'a>> {
+                self.0.plain_field(name, reference)
+            }
+        }
+    )*};
 }
 
-impl PlainObject for Regency {
-    fn graphql_type_name(&self) -> &'static str {
-        self.0.graphql_type_name()
-    }
-
-    fn plain_field<'a>(
-        &'a self,
-        name: &str,
-        reference: &'a ReferenceSnapshot,
-    ) -> Option<Plain<'a>> {
-        self.0.plain_field(name, reference)
-    }
-}
+plain_as_its_model!(Province, Regency);
 
 /// A district (kecamatan), by its code such as `"36.03.13"`.
 pub struct District(pub district::Model);
