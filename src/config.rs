@@ -47,7 +47,8 @@ pub struct Config {
     )]
     pub mode: Mode,
 
-    /// Most database connections in the pool.
+    /// Most database connections for requests, divided among the HTTP workers (on
+    /// PostgreSQL each worker has a pool of its own; see `db::worker_pool`).
     #[arg(long, env = "POSKO_DB_MAX_CONNECTIONS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,

@@ -6,12 +6,14 @@ pub mod demo;
 pub mod dispute_rows;
 pub mod restage;
 pub mod seed;
+pub mod worker_pool;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use futures_util::FutureExt as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, DatabaseBackend, DatabaseConnection};
 
@@ -27,6 +29,10 @@ pub struct Database {
     statements: Arc<AtomicU64>,
     /// Kept for the migration lock's own connection.
     url: Arc<str>,
+    /// The longest wait for a pooled connection, for the workers' pools.
+    acquire_timeout: Duration,
+    /// The pools of this server's HTTP workers (`worker_pool`), for metrics.
+    worker_pools: Arc<Mutex<Vec<DatabaseConnection>>>,
 }
 
 /// The pool settings of both backends.
@@ -113,7 +119,55 @@ impl Database {
             writer,
             statements,
             url: url.into(),
+            acquire_timeout,
+            worker_pools: Arc::default(),
         })
+    }
+
+    /// A pool of the same database and settings for one HTTP worker (`worker_pool`), with
+    /// the same statement counter: on PostgreSQL a new pool whose connections open on
+    /// first use, on the calling thread's runtime; `None` elsewhere (SQLite shares one).
+    fn for_one_worker(&self, max_connections: u32) -> Option<Self> {
+        if self.backend() != DatabaseBackend::Postgres {
+            return None;
+        }
+        let mut options = connect_options(&self.url, max_connections, self.acquire_timeout);
+        options.connect_lazy(true).min_connections(0);
+        // A lazy pool makes no connection, so the future is ready at its first poll; were
+        // it ever not, the worker would use the shared pool, slower but correct.
+        let mut conn = match sea_orm::Database::connect(options).now_or_never() {
+            Some(Ok(conn)) => conn,
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "no pool of its own for a worker; it uses the shared one");
+                return None;
+            }
+            None => return None,
+        };
+        count_statements(&mut conn, &self.statements);
+        if let Ok(mut pools) = self.worker_pools.lock() {
+            pools.push(conn.clone());
+        }
+        Some(Self {
+            writer: conn.clone(),
+            conn,
+            statements: self.statements.clone(),
+            url: self.url.clone(),
+            acquire_timeout: self.acquire_timeout,
+            worker_pools: self.worker_pools.clone(),
+        })
+    }
+
+    /// Whether this is `other` or a worker's pool derived from it.
+    fn derives_from(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.worker_pools, &other.worker_pools)
+    }
+
+    /// The open connections of each HTTP worker's own pool (for the tests).
+    pub fn worker_pool_sizes(&self) -> Vec<u32> {
+        self.worker_pools
+            .lock()
+            .map(|pools| pools.iter().map(|pool| pool_use(pool).0).collect())
+            .unwrap_or_default()
     }
 
     /// The connection a request's writes (reports, workflow, directory, access log) use.
@@ -208,25 +262,16 @@ impl Database {
         self.conn.get_database_backend()
     }
 
-    /// The pool's (size, idle) connections, for metrics.
+    /// The (size, idle) connections of the shared pool and the workers' pools, for metrics.
     pub fn pool_use(&self) -> (u32, u32) {
-        match self.backend() {
-            DatabaseBackend::Sqlite => {
-                let pool = self.conn.get_sqlite_connection_pool();
-                (
-                    pool.size(),
-                    u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-                )
+        let mut total = pool_use(&self.conn);
+        if let Ok(pools) = self.worker_pools.lock() {
+            for pool in pools.iter() {
+                let (size, idle) = pool_use(pool);
+                total = (total.0.saturating_add(size), total.1.saturating_add(idle));
             }
-            DatabaseBackend::Postgres => {
-                let pool = self.conn.get_postgres_connection_pool();
-                (
-                    pool.size(),
-                    u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-                )
-            }
-            _ => (0, 0),
         }
+        total
     }
 
     /// Whether the database answers a trivial query within `within` (for `/readyz`,
@@ -236,6 +281,22 @@ impl Database {
             tokio::time::timeout(within, self.conn.ping()).await,
             Ok(Ok(()))
         )
+    }
+}
+
+/// One pool's (size, idle) connections.
+fn pool_use(conn: &DatabaseConnection) -> (u32, u32) {
+    let idle = |idle: usize| u32::try_from(idle).unwrap_or(u32::MAX);
+    match conn.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let pool = conn.get_sqlite_connection_pool();
+            (pool.size(), idle(pool.num_idle()))
+        }
+        DatabaseBackend::Postgres => {
+            let pool = conn.get_postgres_connection_pool();
+            (pool.size(), idle(pool.num_idle()))
+        }
+        _ => (0, 0),
     }
 }
 

@@ -58,6 +58,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The pool for a request's statements: its HTTP worker's own on PostgreSQL
+    /// (`db::worker_pool`), else the shared one.
+    pub fn request_db(&self) -> Database {
+        crate::db::worker_pool::for_this_thread(&self.db)
+    }
+
     /// The context of one operation of `viewer`'s, whatever the transport.
     pub fn request_context(
         &self,
@@ -66,7 +72,7 @@ impl AppState {
     ) -> std::sync::Arc<crate::graphql::context::RequestContext> {
         std::sync::Arc::new(
             crate::graphql::context::RequestContext::new(
-                self.db.clone(),
+                self.request_db(),
                 viewer,
                 request_id,
                 self.auth.clone(),
@@ -76,6 +82,12 @@ impl AppState {
             .with_changes(self.changes.clone()),
         )
     }
+}
+
+/// Each worker's share of the instance's connections, at least one.
+fn worker_connections(max_connections: u32, workers: usize) -> u32 {
+    let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+    max_connections.div_ceil(workers).max(1)
 }
 
 /// Browsers may call the API from the listed origins (and from the service's own, so
@@ -285,13 +297,17 @@ impl Application {
         };
         // actix-web's `HttpServer` is this same assembly without a way to set actix-http's
         // upgrade hook, which `socket::accept` needs (see there).
-        let mut builder =
-            actix_server::Server::build().shutdown_timeout(config.shutdown_grace_secs);
-        if let Some(workers) = config.workers {
-            builder = builder.workers(workers);
-        }
-        let server = builder
+        // actix-server's own default, made explicit to share the connections among workers.
+        let workers = config.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        let connections_per_worker = worker_connections(config.db_max_connections, workers);
+        let server = actix_server::Server::build()
+            .shutdown_timeout(config.shutdown_grace_secs)
+            .workers(workers)
             .listen("posko", listener, move || {
+                // Called once on each worker's thread, before it serves.
+                crate::db::worker_pool::install(&state.db, connections_per_worker);
                 let state = state.clone();
                 let upgrade = actix_service::fn_service(
                     move |(request, framed): (

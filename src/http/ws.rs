@@ -509,12 +509,8 @@ impl Operation {
             return true;
         }
         // Boxed: an idle subscription's task keeps room for its largest await inline.
-        let record = audit::record(
-            self.state.db.writer(),
-            &self.viewer,
-            &self.request_id,
-            reads,
-        );
+        let db = self.state.request_db();
+        let record = audit::record(db.writer(), &self.viewer, &self.request_id, reads);
         match Box::pin(record).await {
             Ok(()) => true,
             Err(err) => {

@@ -5,7 +5,7 @@ use posko::db::seed;
 use posko::http::server::Application;
 use sea_orm::EntityTrait;
 
-use crate::support::{TestDb, spawn_app, test_cli};
+use crate::support::{TestDb, spawn_app, spawn_app_with, test_cli};
 
 #[tokio::test]
 async fn health_and_readiness_answer_200() {
@@ -183,4 +183,37 @@ fn sigterm_lets_in_flight_requests_finish() {
         answers.iter().all(|a| a.starts_with("HTTP/1.1 200")),
         "in-flight requests finish: {answers:?}"
     );
+}
+
+/// On PostgreSQL each HTTP worker opens and uses connections of its own (a connection
+/// opened by another worker answers only when that worker's event loop turns); SQLite
+/// keeps one pool for the process, whose single writer all workers share.
+#[tokio::test]
+async fn each_worker_uses_a_postgresql_pool_of_its_own() {
+    let app = spawn_app_with(&["--workers", "2", "--db-max-connections", "4"]).await;
+    let token = crate::support::tokens::token("POLICE", "POLDA_METRO_JAYA");
+    let requests = (0..24).map(|_| {
+        app.gql_as(
+            Some(&token),
+            "{ disputes(first: 5) { nodes { id } } provinces { code } }",
+            serde_json::json!({}),
+        )
+    });
+    for answer in futures_util::future::join_all(requests).await {
+        answer.expect_ok();
+    }
+    let sizes = app.db.worker_pool_sizes();
+    if app.db.backend() == sea_orm::DatabaseBackend::Postgres {
+        assert_eq!(sizes.len(), 2, "one pool per worker: {sizes:?}");
+        assert!(
+            sizes.iter().sum::<u32>() >= 1,
+            "requests went through the workers' pools: {sizes:?}"
+        );
+        assert!(
+            sizes.iter().all(|size| *size <= 2),
+            "each worker keeps to its share of the 4 connections: {sizes:?}"
+        );
+    } else {
+        assert!(sizes.is_empty(), "SQLite shares one pool: {sizes:?}");
+    }
 }

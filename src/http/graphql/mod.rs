@@ -80,7 +80,8 @@ async fn run(
     }
     // No answer leaves without its audit rows: if they cannot be written, the data is
     // withheld.
-    if let Err(err) = audit::record(state.db.writer(), &viewer, &request_id, reads).await {
+    if let Err(err) = audit::record(state.request_db().writer(), &viewer, &request_id, reads).await
+    {
         tracing::error!(error = ?err, "cannot write the access log; answer withheld");
         return internal_error(media, &request_id);
     }

@@ -92,7 +92,9 @@ pub async fn stream(
         // ordinary 400 rather than a stream.
         let outcome = operation::execute(&state, prepared).await;
         let reads = context.take_reads();
-        if let Err(err) = audit::record(state.db.writer(), &viewer, &request_id, reads).await {
+        if let Err(err) =
+            audit::record(state.request_db().writer(), &viewer, &request_id, reads).await
+        {
             tracing::error!(error = ?err, "cannot write the access log; answer withheld");
             return crate::http::graphql::respond::internal_error(media, &request_id);
         }
@@ -161,7 +163,7 @@ pub async fn stream(
                     }
                     Some(Next::Ended) | None => break,
                 };
-                if audit::record(state.db.writer(), &viewer, &request_id, push.reads.clone()).await.is_err() {
+                if audit::record(state.request_db().writer(), &viewer, &request_id, push.reads.clone()).await.is_err() {
                     let body = request_error_body("internal error", ErrorCode::Internal);
                     yield Ok::<_, actix_web::Error>(event("next", &body.to_string()));
                     break;

@@ -118,20 +118,24 @@ pub fn test_cli(database_url: &str) -> Cli {
 
 /// The test config plus extra `--flag value` arguments.
 pub fn test_cli_with(database_url: &str, extra: &[&str]) -> Cli {
-    let base = [
-        "posko",
-        "--database-url",
-        database_url,
-        "--listen",
-        "127.0.0.1:0",
-        "--workers",
-        "1",
-        "--db-max-connections",
-        "5",
-        "--jwt-secret",
-        TEST_SECRET,
+    let defaults = [
+        ("--database-url", database_url),
+        ("--listen", "127.0.0.1:0"),
+        ("--workers", "1"),
+        ("--db-max-connections", "5"),
+        ("--jwt-secret", TEST_SECRET),
     ];
-    Cli::try_parse_from(base.iter().chain(extra.iter())).expect("test configuration parses")
+    // A flag the test gives itself replaces the default (clap refuses one given twice).
+    let base = defaults
+        .into_iter()
+        .filter(|(flag, _)| !extra.contains(flag))
+        .flat_map(|(flag, value)| [flag, value]);
+    Cli::try_parse_from(
+        std::iter::once("posko")
+            .chain(base)
+            .chain(extra.iter().copied()),
+    )
+    .expect("test configuration parses")
 }
 
 /// Starts a migrated, seeded server on its own database.

@@ -1,0 +1,46 @@
+//! One PostgreSQL pool per HTTP worker.
+//!
+//! Each actix worker runs a single-threaded tokio runtime of its own, and a socket belongs
+//! to the runtime that opened it: a request on one worker that borrows a connection
+//! another worker opened hears its answer only when that other worker's event loop next
+//! turns, after whatever request it is busy with, and pays a wake-up across threads. With
+//! one pool shared by two workers about half of all round trips crossed over; with a pool
+//! per worker the same list page went from 2 473 to 3 274 requests/s (BENCHMARKS.md,
+//! session 11). So each worker opens and uses connections of its own, and the shared pool
+//! is left to work that belongs to no request's worker (migrations, the reference data,
+//! jurisdiction lookups, health checks).
+//!
+//! SQLite keeps one pool for the process: its connections run on sqlx's own threads,
+//! bound to no runtime, and its single writer connection must be one for all workers.
+
+use std::cell::RefCell;
+
+use super::Database;
+
+thread_local! {
+    /// This thread's pool, when it is an HTTP worker of a PostgreSQL server.
+    static THIS_WORKER: RefCell<Option<Database>> = const { RefCell::new(None) };
+}
+
+/// Gives the calling worker thread a pool of its own, derived from `shared` (called by the
+/// server's per-worker factory, on the worker's thread, before it serves anything).
+pub fn install(shared: &Database, max_connections: u32) {
+    let Some(own) = shared.for_one_worker(max_connections) else {
+        return;
+    };
+    THIS_WORKER.with(|slot| *slot.borrow_mut() = Some(own));
+}
+
+/// The pool for work done on this thread: its worker's own if the worker belongs to the
+/// server `shared` came from, else `shared`. (A process can run several servers, as the
+/// tests do; a thread's pool never serves another server's requests.)
+pub fn for_this_thread(shared: &Database) -> Database {
+    THIS_WORKER
+        .with(|slot| {
+            slot.borrow()
+                .as_ref()
+                .filter(|own| own.derives_from(shared))
+                .cloned()
+        })
+        .unwrap_or_else(|| shared.clone())
+}
