@@ -47,6 +47,13 @@ PG_ADMIN = "postgres://postgres@127.0.0.1:5432"
 # in every client alike.
 SSLMODE = "disable"
 PORT = 18777
+# Posko's connections to PostgreSQL: twice the cores the database runs on, PostgreSQL's
+# own rule of thumb, since here it shares this machine's cores with Posko and wrk. More
+# connections than cores only queue inside the database, and on two shared cores the
+# scheduler's queue is the tail: Q2's p99 was 27 ms with the default 10 and 15 ms with
+# 4 (BENCHMARKS.md, session 11). A deployment sets POSKO_DB_MAX_CONNECTIONS the same way
+# for its own database server. SQLite keeps the default: its pool is for readers only.
+PG_CONNECTIONS = 2 * (os.cpu_count() or 1)
 DATABASE = "posko_bench"
 QUERIES = ["q1", "q1_executed", "q2", "q3", "q4", "q5"]
 LABELS = {
@@ -77,6 +84,8 @@ def base_env(database_url, log="warn", production=False):
         "POSKO_PUBLIC_RATE_LIMIT_PER_MINUTE": "0",
         "POSKO_ENV": "production" if production else "development",
     })
+    if database_url.startswith("postgres"):
+        env["POSKO_DB_MAX_CONNECTIONS"] = str(PG_CONNECTIONS)
     return env
 
 
@@ -581,7 +590,9 @@ def main():
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {machine()}",
         f"- command: `bench/run.py --backend {args.backend}"
         + (" --quick" if args.quick else "") + (f" --disputes {disputes}" if args.disputes else "") + "`",
-        f"- demo data load: " + (f"{load_seconds:.1f} s" if load_seconds else "reused"),
+        (f"- Posko's connections (POSKO_DB_MAX_CONNECTIONS): {PG_CONNECTIONS}, a pool per HTTP worker\n"
+         if args.backend == "postgres" else "")
+        + f"- demo data load: " + (f"{load_seconds:.1f} s" if load_seconds else "reused"),
         f"- ready after start (migrated database): {statistics.median(ready):.0f} ms (median of 3: "
         + ", ".join(f"{r:.0f}" for r in ready) + ")",
         f"- server peak RSS under load: {rss:.1f} MB",
