@@ -5,7 +5,7 @@
 //! another worker opened hears its answer only when that other worker's event loop next
 //! turns, after whatever request it is busy with, and pays a wake-up across threads. With
 //! one pool shared by two workers about half of all round trips crossed over; with a pool
-//! per worker the same list page went from 2 473 to 3 274 requests/s (BENCHMARKS.md,
+//! per worker the same list page went from 2 450 to 3 504 requests/s (BENCHMARKS.md,
 //! session 11). So each worker opens and uses connections of its own, and the shared pool
 //! is left to work that belongs to no request's worker (migrations, the reference data,
 //! jurisdiction lookups, health checks).
