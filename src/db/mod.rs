@@ -32,7 +32,15 @@ pub struct Database {
     /// The longest wait for a pooled connection, for the workers' pools.
     acquire_timeout: Duration,
     /// The pools of this server's HTTP workers (`worker_pool`), for metrics.
-    worker_pools: Arc<Mutex<Vec<DatabaseConnection>>>,
+    worker_pools: Arc<Mutex<WorkerPools>>,
+}
+
+/// The pools of a server's live HTTP workers, each under an id its worker removes it by
+/// when the worker's thread ends (`worker_pool`).
+#[derive(Default)]
+struct WorkerPools {
+    next_id: u64,
+    pools: Vec<(u64, DatabaseConnection)>,
 }
 
 /// The pool settings of both backends.
@@ -126,8 +134,9 @@ impl Database {
 
     /// A pool of the same database and settings for one HTTP worker (`worker_pool`), with
     /// the same statement counter: on PostgreSQL a new pool whose connections open on
-    /// first use, on the calling thread's runtime; `None` elsewhere (SQLite shares one).
-    fn for_one_worker(&self, max_connections: u32) -> Option<Self> {
+    /// first use, on the calling thread's runtime, and the id to `forget_worker_pool` it
+    /// by; `None` elsewhere (SQLite shares one).
+    fn for_one_worker(&self, max_connections: u32) -> Option<(Self, u64)> {
         if self.backend() != DatabaseBackend::Postgres {
             return None;
         }
@@ -144,17 +153,28 @@ impl Database {
             None => return None,
         };
         count_statements(&mut conn, &self.statements);
-        if let Ok(mut pools) = self.worker_pools.lock() {
-            pools.push(conn.clone());
-        }
-        Some(Self {
+        let mut list = self.worker_pools.lock().ok()?;
+        let id = list.next_id;
+        list.next_id += 1;
+        list.pools.push((id, conn.clone()));
+        drop(list);
+        let own = Self {
             writer: conn.clone(),
             conn,
             statements: self.statements.clone(),
             url: self.url.clone(),
             acquire_timeout: self.acquire_timeout,
             worker_pools: self.worker_pools.clone(),
-        })
+        };
+        Some((own, id))
+    }
+
+    /// Lets a worker's pool go (its thread ended): dropping the last handle closes its
+    /// idle connections, whose reaper ran on the worker's runtime and is gone with it.
+    fn forget_worker_pool(&self, id: u64) {
+        if let Ok(mut list) = self.worker_pools.lock() {
+            list.pools.retain(|(pool_id, _)| *pool_id != id);
+        }
     }
 
     /// Whether this is `other` or a worker's pool derived from it.
@@ -166,7 +186,12 @@ impl Database {
     pub fn worker_pool_sizes(&self) -> Vec<u32> {
         self.worker_pools
             .lock()
-            .map(|pools| pools.iter().map(|pool| pool_use(pool).0).collect())
+            .map(|list| {
+                list.pools
+                    .iter()
+                    .map(|(_, pool)| pool_use(pool).0)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -265,8 +290,8 @@ impl Database {
     /// The (size, idle) connections of the shared pool and the workers' pools, for metrics.
     pub fn pool_use(&self) -> (u32, u32) {
         let mut total = pool_use(&self.conn);
-        if let Ok(pools) = self.worker_pools.lock() {
-            for pool in pools.iter() {
+        if let Ok(list) = self.worker_pools.lock() {
+            for (_, pool) in &list.pools {
                 let (size, idle) = pool_use(pool);
                 total = (total.0.saturating_add(size), total.1.saturating_add(idle));
             }

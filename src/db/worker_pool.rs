@@ -19,16 +19,29 @@ use super::Database;
 
 thread_local! {
     /// This thread's pool, when it is an HTTP worker of a PostgreSQL server.
-    static THIS_WORKER: RefCell<Option<Database>> = const { RefCell::new(None) };
+    static THIS_WORKER: RefCell<Option<Installed>> = const { RefCell::new(None) };
+}
+
+/// A worker's own pool, let go when the worker's thread ends (a worker actix restarts
+/// after a failure is a new thread, with a new pool).
+struct Installed {
+    own: Database,
+    id: u64,
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        self.own.forget_worker_pool(self.id);
+    }
 }
 
 /// Gives the calling worker thread a pool of its own, derived from `shared` (called by the
 /// server's per-worker factory, on the worker's thread, before it serves anything).
 pub fn install(shared: &Database, max_connections: u32) {
-    let Some(own) = shared.for_one_worker(max_connections) else {
+    let Some((own, id)) = shared.for_one_worker(max_connections) else {
         return;
     };
-    THIS_WORKER.with(|slot| *slot.borrow_mut() = Some(own));
+    THIS_WORKER.with(|slot| *slot.borrow_mut() = Some(Installed { own, id }));
 }
 
 /// The pool for work done on this thread: its worker's own if the worker belongs to the
@@ -39,6 +52,7 @@ pub fn for_this_thread(shared: &Database) -> Database {
         .with(|slot| {
             slot.borrow()
                 .as_ref()
+                .map(|installed| &installed.own)
                 .filter(|own| own.derives_from(shared))
                 .cloned()
         })

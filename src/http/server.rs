@@ -354,6 +354,11 @@ impl Application {
         self.db.clone()
     }
 
+    /// A handle that stops the server (for the tests; a deployment stops it by signal).
+    pub fn stop_handle(&self) -> actix_server::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

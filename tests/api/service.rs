@@ -5,7 +5,7 @@ use posko::db::seed;
 use posko::http::server::Application;
 use sea_orm::EntityTrait;
 
-use crate::support::{TestDb, spawn_app, spawn_app_with, test_cli};
+use crate::support::{TestDb, spawn_app, test_cli, test_cli_with};
 
 #[tokio::test]
 async fn health_and_readiness_answer_200() {
@@ -186,24 +186,44 @@ fn sigterm_lets_in_flight_requests_finish() {
 }
 
 /// On PostgreSQL each HTTP worker opens and uses connections of its own (a connection
-/// opened by another worker answers only when that worker's event loop turns); SQLite
-/// keeps one pool for the process, whose single writer all workers share.
+/// opened by another worker answers only when that worker's event loop turns), and lets
+/// them go when it ends; SQLite keeps one pool for the process, whose single writer all
+/// workers share.
 #[tokio::test]
 async fn each_worker_uses_a_postgresql_pool_of_its_own() {
-    let app = spawn_app_with(&["--workers", "2", "--db-max-connections", "4"]).await;
+    let test_db = TestDb::new().await;
+    let cli = test_cli_with(
+        test_db.url(),
+        &["--workers", "2", "--db-max-connections", "4"],
+    );
+    let app = Application::build(&cli.config)
+        .await
+        .expect("the app builds");
+    let url = format!("http://{}/graphql", app.local_addr());
+    let db = app.database();
+    let stop = app.stop_handle();
+    let served = tokio::spawn(app.run_until_stopped());
     let token = crate::support::tokens::token("POLICE", "POLDA_METRO_JAYA");
+    let client = reqwest::Client::new();
     let requests = (0..24).map(|_| {
-        app.gql_as(
-            Some(&token),
-            "{ disputes(first: 5) { nodes { id } } provinces { code } }",
-            serde_json::json!({}),
-        )
+        client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "query": "{ disputes(first: 5) { nodes { id } } provinces { code } }"
+            }))
+            .send()
     });
     for answer in futures_util::future::join_all(requests).await {
-        answer.expect_ok();
+        let body: serde_json::Value = answer
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body");
+        assert!(body.get("errors").is_none(), "{body}");
     }
-    let sizes = app.db.worker_pool_sizes();
-    if app.db.backend() == sea_orm::DatabaseBackend::Postgres {
+    let sizes = db.worker_pool_sizes();
+    if db.backend() == sea_orm::DatabaseBackend::Postgres {
         assert_eq!(sizes.len(), 2, "one pool per worker: {sizes:?}");
         assert!(
             sizes.iter().sum::<u32>() >= 1,
@@ -216,4 +236,19 @@ async fn each_worker_uses_a_postgresql_pool_of_its_own() {
     } else {
         assert!(sizes.is_empty(), "SQLite shares one pool: {sizes:?}");
     }
+    stop.stop(true).await;
+    served
+        .await
+        .expect("the server task ends")
+        .expect("the server stops cleanly");
+    // The workers' threads end after the server stops; their pools go with them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !db.worker_pool_sizes().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        db.worker_pool_sizes().is_empty(),
+        "a stopped worker lets its pool go: {:?}",
+        db.worker_pool_sizes()
+    );
 }
