@@ -13,31 +13,22 @@ QUERY is a file of bench/queries (q1_executed runs q1 as POLICE; q1 is PUBLIC); 
 other query runs as POLICE of Polda Metro Jaya. Each turn starts the variant's server, warms
 up 3 s, runs wrk (1 thread, 32 connections) for SECONDS, and reads the server's CPU from
 /proc. The database is POSKO_DATABASE_URL's, by default bench/run.py's PostgreSQL one
-(load it first with bench/run.py or `posko seed-demo`).
+(load it first with bench/run.py or `posko seed-demo`). Server settings are bench/run.py's,
+its PostgreSQL pool size included; a variant's own settings override them.
 """
 import json
 import os
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
+import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PORT = 18777
-SECRET = "benchmark-secret-benchmark-secret-0123"
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/posko_bench?sslmode=disable"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The server, its settings, the documents and the token come from the benchmark itself.
+from run import DATABASE, PG_ADMIN, PORT, ROOT, SSLMODE, Server, base_env, document, post  # noqa: E402
 
-
-def env_for(extra):
-    env = dict(os.environ)
-    env.setdefault("POSKO_DATABASE_URL", DEFAULT_URL)
-    env.update({"POSKO_LISTEN": f"127.0.0.1:{PORT}", "POSKO_JWT_SECRET": SECRET, "POSKO_LOG": "warn",
-                "POSKO_RATE_LIMIT_PER_MINUTE": "0", "POSKO_PUBLIC_RATE_LIMIT_PER_MINUTE": "0",
-                "POSKO_ENV": "development"})
-    env.update(extra)
-    return env
+DEFAULT_URL = f"{PG_ADMIN}/{DATABASE}?sslmode={SSLMODE}"
 
 
 def parse_variant(variant):
@@ -45,20 +36,11 @@ def parse_variant(variant):
     return binary, dict(setting.split("=", 1) for setting in settings)
 
 
-def start(variant):
+def env_for(variant):
     binary, extra = parse_variant(variant)
-    process = subprocess.Popen([binary, "serve"], env=env_for(extra), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        if process.poll() is not None:
-            sys.exit(f"ab: {variant} exited (is port {PORT} taken?)")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    sys.exit(f"ab: {variant} did not become ready")
+    env = base_env(extra.get("POSKO_DATABASE_URL", os.environ.get("POSKO_DATABASE_URL", DEFAULT_URL)))
+    env.update(extra)
+    return binary, env
 
 
 def cpu_seconds(pid):
@@ -66,24 +48,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def post(body, token):
-    request = urllib.request.Request(f"http://127.0.0.1:{PORT}/graphql", data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json",
-                                              "authorization": f"Bearer {token}"})
-    return json.loads(urllib.request.urlopen(request, timeout=30).read())
-
-
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
     query, rounds, seconds, variants = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-    binary, extra = parse_variant(variants[0])
+    binary, env = env_for(variants[0])
     token = subprocess.run([binary, "token", "--role", "POLICE", "--agency", "POLDA_METRO_JAYA", "--sub", "bench"],
-                           env=env_for(extra), capture_output=True, text=True, check=True).stdout.split()[-1]
-    name = query.replace("_executed", "")
-    document = (ROOT / "bench" / "queries" / f"{name}.graphql").read_text()
+                           env=env, capture_output=True, text=True, check=True).stdout.split()[-1]
     wrk_token = "" if query == "q1" else token
-    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / "posko-ab"
+    workdir = Path(tempfile.gettempdir()) / "posko-ab"
     workdir.mkdir(exist_ok=True)
     bodies = {}
 
@@ -91,11 +64,11 @@ def main():
         # Per variant: Q3's dispute is the oldest Jakarta one of that variant's database.
         if variant not in bodies:
             variables = {}
-            if name == "q3":
+            if query == "q3":
                 oldest = post({"query": '{ disputes(first: 1, filter: {provinceCodes: ["31"]}, '
                                         'orderBy: {field: REPORTED_AT, direction: ASC}) { nodes { id } } }'}, token)
                 variables = {"id": oldest["data"]["disputes"]["nodes"][0]["id"]}
-            body = {"query": document, "variables": variables, "operationName": name.upper()}
+            body = document(query, variables)
             answer = post(body, token)
             if "errors" in answer:
                 sys.exit(f"ab: {variant} answers with errors: {answer['errors']}")
@@ -107,18 +80,18 @@ def main():
     results = {variant: [] for variant in variants}
     for round_number in range(rounds):
         for index, variant in enumerate(variants):
-            server = start(variant)
+            binary, env = env_for(variant)
+            server = Server(binary, env, workdir / "server.log")
             try:
-                env = dict(os.environ, BODY_FILE=str(body_for(index, variant)), TOKEN=wrk_token)
+                wrk_env = dict(os.environ, BODY_FILE=str(body_for(index, variant)), TOKEN=wrk_token)
                 wrk = ["wrk", "-t1", "-c32", "-s", str(ROOT / "bench" / "post.lua"), f"http://127.0.0.1:{PORT}/graphql"]
-                subprocess.run(wrk[:3] + ["-d3s"] + wrk[3:], env=env, capture_output=True, check=True)
-                before = cpu_seconds(server.pid)
-                out = subprocess.run(wrk[:3] + [f"-d{seconds}s"] + wrk[3:], env=env, capture_output=True,
+                subprocess.run(wrk[:3] + ["-d3s"] + wrk[3:], env=wrk_env, capture_output=True, check=True)
+                before = cpu_seconds(server.process.pid)
+                out = subprocess.run(wrk[:3] + [f"-d{seconds}s"] + wrk[3:], env=wrk_env, capture_output=True,
                                      text=True, check=True).stdout
-                used = cpu_seconds(server.pid) - before
+                used = cpu_seconds(server.process.pid) - before
             finally:
-                server.terminate()
-                server.wait()
+                server.stop()
             _, requests, duration, p50, p99, errors = next(
                 line for line in out.splitlines() if line.startswith("BENCH")).split()
             rate = int(requests) / (int(duration) / 1e6)
