@@ -9,7 +9,7 @@ the same drift. Each variant is a binary with optional environment settings:
   bench/ab.py q2 3 8 target/release/posko,POSKO_DB_MAX_CONNECTIONS=4 target/release/posko
   bench/ab.py q3 3 8 posko posko,POSKO_DATABASE_URL=postgres://…/posko_bench_1m?sslmode=disable
 
-QUERY is a file of bench/queries (q1_executed runs q1 as POLICE; q1 is PUBLIC); every
+QUERY is a file of bench/queries (q1_police runs q1 as POLICE; q1 is PUBLIC); every
 other query runs as POLICE of Polda Metro Jaya. Each turn starts the variant's server, warms
 up 3 s, runs wrk (1 thread, 32 connections) for SECONDS, and reads the server's CPU from
 /proc. The database is POSKO_DATABASE_URL's, by default bench/run.py's PostgreSQL one

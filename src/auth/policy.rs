@@ -644,11 +644,44 @@ pub fn sees_as_reporter(viewer: &Viewer, row: &dispute::Model) -> bool {
     scope_parts(viewer).is_some_and(|parts| row.reported_by_agency == parts.agency)
 }
 
-/// Whether an answer to this viewer may be given to another caller of the same kind
-/// (`http::graphql::public_answers`): only PUBLIC, since every caller without a token is
-/// the same viewer; any token carries an agency, a jurisdiction and a subject of its own.
-pub fn answers_are_shared(viewer: &Viewer) -> bool {
-    viewer.role == Role::Public
+/// Who may be given an answer kept for a viewer (`http::graphql::kept_answers`): every
+/// PUBLIC caller, since a caller without a token is always the same viewer; for a token,
+/// only a caller that is the same viewer in every respect (`Viewer`'s equality: subject,
+/// role, agency, the agency's access and jurisdiction as loaded, the token's expiry), so
+/// nothing an answer took from its caller (`me`, a jurisdiction) reaches another, and no
+/// caller learns from an answer's time what another asked. Only this module makes one,
+/// so no answer can be kept for a wider audience than this rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AnswerAudience(Audience);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Audience {
+    Everyone,
+    Caller(Viewer),
+}
+
+impl AnswerAudience {
+    /// Whether every caller without a token is in it.
+    pub fn is_everyone(&self) -> bool {
+        matches!(self.0, Audience::Everyone)
+    }
+
+    /// When the audience's only caller stops being able to ask (its token's `exp`).
+    pub fn expires_at(&self) -> Option<u64> {
+        match &self.0 {
+            Audience::Everyone => None,
+            Audience::Caller(viewer) => viewer.expires_at,
+        }
+    }
+}
+
+/// The audience of an answer given to this viewer.
+pub fn answer_audience(viewer: &Viewer) -> AnswerAudience {
+    AnswerAudience(if viewer.role == Role::Public {
+        Audience::Everyone
+    } else {
+        Audience::Caller(viewer.clone())
+    })
 }
 
 /// The callers one subscription push may be computed for at once
@@ -912,4 +945,49 @@ pub fn manages_region(viewer: &Viewer, province: &str, regency: Option<&str>) ->
 /// national schedule).
 pub fn covers_whole_country(viewer: &Viewer) -> bool {
     *viewer.jurisdiction == Jurisdiction::Nationwide
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn officer() -> Viewer {
+        let mut viewer = Viewer::public();
+        viewer.role = Role::Police;
+        viewer.agency_code = Some("POLDA_METRO_JAYA".into());
+        viewer.subject = Some("officer-a".into());
+        viewer.expires_at = Some(100);
+        viewer
+    }
+
+    #[test]
+    fn an_answer_kept_for_a_caller_is_for_that_same_viewer_alone() {
+        let caller = officer();
+        assert_eq!(answer_audience(&caller), answer_audience(&caller.clone()));
+        type Change = fn(&mut Viewer);
+        let differences: [(&str, Change); 5] = [
+            ("subject", |v| v.subject = Some("officer-b".into())),
+            ("role", |v| v.role = Role::Kpu),
+            ("agency", |v| v.agency_code = Some("POLDA_BANTEN".into())),
+            ("jurisdiction", |v| {
+                v.jurisdiction = Arc::new(Jurisdiction::Nationwide)
+            }),
+            ("expiry", |v| v.expires_at = Some(101)),
+        ];
+        for (difference, change) in differences {
+            let mut other = caller.clone();
+            change(&mut other);
+            assert_ne!(
+                answer_audience(&caller),
+                answer_audience(&other),
+                "{difference}"
+            );
+        }
+        assert!(!answer_audience(&caller).is_everyone());
+        assert_eq!(answer_audience(&caller).expires_at(), Some(100));
+        assert!(answer_audience(&Viewer::public()).is_everyone());
+        assert_eq!(answer_audience(&Viewer::public()).expires_at(), None);
+    }
 }

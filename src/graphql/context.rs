@@ -131,6 +131,11 @@ impl RequestContext {
         ))
     }
 
+    /// Whether any sensitive read has been noted (and not yet taken for the access log).
+    pub fn has_reads(&self) -> bool {
+        self.reads.lock().map_or(true, |reads| !reads.is_empty())
+    }
+
     /// The reads noted so far, emptied.
     pub fn take_reads(&self) -> Vec<SensitiveRead> {
         self.reads

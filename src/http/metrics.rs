@@ -35,6 +35,8 @@ pub struct Metrics {
     pub dropped: IntCounter,
     /// PUBLIC queries answered with a kept answer.
     public_answers_reused: IntCounter,
+    /// Queries of callers with tokens answered with an answer kept for them.
+    caller_answers_reused: IntCounter,
     /// Subscription executions this instance runs (`http::fanout`: one per audience and
     /// operation, shared by its subscribers).
     subscription_groups: IntGauge,
@@ -103,6 +105,11 @@ impl Metrics {
             "PUBLIC queries of reference data answered with a kept answer",
         )?;
         registry.register(Box::new(public_answers_reused.clone()))?;
+        let caller_answers_reused = IntCounter::new(
+            "posko_caller_answers_reused_total",
+            "Queries of reference data by callers with tokens answered with an answer kept for that caller",
+        )?;
+        registry.register(Box::new(caller_answers_reused.clone()))?;
         // The process_* series every Prometheus dashboard expects (Linux only).
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -114,6 +121,7 @@ impl Metrics {
             delivered,
             dropped,
             public_answers_reused,
+            caller_answers_reused,
             subscription_groups,
             registry,
             requests,
@@ -139,9 +147,13 @@ impl Metrics {
         }
     }
 
-    /// Counts a PUBLIC query answered with a kept answer.
-    pub fn public_answer_reused(&self) {
-        self.public_answers_reused.inc();
+    /// Counts a query answered with a kept answer: PUBLIC's, or one kept for its caller.
+    pub fn answer_reused(&self, public: bool) {
+        if public {
+            self.public_answers_reused.inc();
+        } else {
+            self.caller_answers_reused.inc();
+        }
     }
 
     /// Records one GraphQL request.

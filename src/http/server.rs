@@ -50,8 +50,8 @@ pub struct AppState {
     pub changes: std::sync::Arc<crate::domain::changes::ChangeFeed>,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
-    /// Answers to PUBLIC queries of reference data, kept for reuse.
-    pub public_answers: crate::http::graphql::public_answers::PublicAnswers,
+    /// Answers to queries of reference data, kept for reuse.
+    pub kept_answers: crate::http::graphql::kept_answers::KeptAnswers,
     pub parsed_documents: crate::http::graphql::parsed_documents::ParsedDocuments,
     /// The reference data, served from memory.
     pub reference: std::sync::Arc<crate::domain::reference_cache::ReferenceCache>,
@@ -172,7 +172,7 @@ impl Application {
             schema: build_schema(config),
             auth,
             reference,
-            public_answers: Default::default(),
+            kept_answers: Default::default(),
             parsed_documents: Default::default(),
             limits: EndpointLimits {
                 max_body_bytes: config.max_body_bytes,

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::support::tokens::token;
-use crate::support::{TestApp, spawn_app, spawn_instance_beside};
+use crate::support::tokens::{claims, hs256, now, token};
+use crate::support::{TEST_SECRET, TestApp, spawn_app, spawn_app_with, spawn_instance_beside};
 
 fn codes(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
@@ -433,7 +433,7 @@ async fn public_answers_of_reference_data_are_reused_until_it_changes_and_nothin
     }
     assert_eq!(reused_answers(&app).await, reused);
 
-    // Only PUBLIC answers are kept: a token's caller is executed every time.
+    // PUBLIC's answers are PUBLIC's alone: a token's caller is never given one.
     let reused = reused_answers(&app).await;
     let kpu = token("KPU", "KPU_DKI");
     for _ in 0..2 {
@@ -442,6 +442,126 @@ async fn public_answers_of_reference_data_are_reused_until_it_changes_and_nothin
             .expect_ok();
     }
     assert_eq!(reused_answers(&app).await, reused);
+}
+
+/// How many answers kept for callers with tokens were reused, from `/metrics`.
+async fn reused_caller_answers(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("posko_caller_answers_reused_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no reuse counter in {text}"))
+}
+
+/// A token of the test server for a subject, role and agency, expiring at `exp`.
+fn token_of(subject: &str, role: &str, agency: &str, exp: i64) -> String {
+    let mut claims = claims(role, agency);
+    claims["sub"] = json!(subject);
+    claims["exp"] = json!(exp);
+    hs256(&claims, TEST_SECRET.as_bytes())
+}
+
+#[tokio::test]
+async fn a_callers_answers_of_reference_data_are_kept_for_that_caller_alone() {
+    // No leeway, so a token can expire within the test.
+    let app = spawn_app_with(&["--jwt-leeway", "0"]).await;
+    // Read from the caller and the reference data alone: nothing here touches the database.
+    let mine = "{ me { role subject agency { code } jurisdiction { wholeCountry provinceCodes regencyCodes } } provinces { code } }";
+    let exp = now() + 3600;
+    let officer = token_of("officer-a", "MEMBER", "KODAM_JAYA", exp);
+    let first = app.gql_as(Some(&officer), mine, json!({})).await;
+    first.expect_ok();
+    assert_eq!(first.data("me.subject"), &json!("officer-a"));
+    let reused = reused_caller_answers(&app).await;
+    let public_reused = reused_answers(&app).await;
+    let again = app.gql_as(Some(&officer), mine, json!({})).await;
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        reused_caller_answers(&app).await,
+        reused + 1,
+        "the caller's own answer, kept"
+    );
+
+    // Whoever differs from that caller in anything its token says is another caller:
+    // never given the first one's answer, and given its own the second time.
+    let others = [
+        ("another subject", "officer-b", "MEMBER", "KODAM_JAYA", exp),
+        (
+            "another role and agency",
+            "officer-a",
+            "ADMIN",
+            "KESBANGPOL_DKI",
+            exp,
+        ),
+        ("another agency", "officer-a", "MEMBER", "KEJATI_DKI", exp),
+        (
+            "another expiry",
+            "officer-a",
+            "MEMBER",
+            "KODAM_JAYA",
+            exp + 60,
+        ),
+    ];
+    for (difference, subject, role, agency, exp) in others {
+        let other = token_of(subject, role, agency, exp);
+        let reused = reused_caller_answers(&app).await;
+        let answer = app.gql_as(Some(&other), mine, json!({})).await;
+        answer.expect_ok();
+        assert_eq!(
+            reused_caller_answers(&app).await,
+            reused,
+            "{difference}: executed, not given the first caller's answer"
+        );
+        assert_eq!(answer.data("me.subject"), &json!(subject), "{difference}");
+        assert_eq!(answer.data("me.role"), &json!(role), "{difference}");
+        assert_eq!(
+            answer.data("me.agency.code"),
+            &json!(agency),
+            "{difference}"
+        );
+        let twice = app.gql_as(Some(&other), mine, json!({})).await;
+        assert_eq!(twice.body, answer.body, "{difference}");
+        assert_eq!(
+            reused_caller_answers(&app).await,
+            reused + 1,
+            "{difference}: its own answer, kept"
+        );
+    }
+    // The other agency's answer is its own jurisdiction, not the first one's.
+    let kejati = app
+        .gql_as(
+            Some(&token_of("officer-a", "MEMBER", "KEJATI_DKI", exp)),
+            mine,
+            json!({}),
+        )
+        .await;
+    assert_ne!(
+        kejati.data("me.jurisdiction"),
+        first.data("me.jurisdiction")
+    );
+
+    // PUBLIC and the callers share nothing either way.
+    let public = app.gql(mine).await;
+    public.expect_ok();
+    assert_eq!(public.data("me.subject"), &Value::Null);
+    assert_eq!(reused_answers(&app).await, public_reused);
+
+    // An answer that read the database is never kept for a caller either.
+    let mixed = "{ provinces { code } disputeStats { total } }";
+    let reused = reused_caller_answers(&app).await;
+    for _ in 0..3 {
+        app.gql_as(Some(&officer), mixed, json!({}))
+            .await
+            .expect_ok();
+    }
+    assert_eq!(reused_caller_answers(&app).await, reused);
+
+    // An expired token is refused before any kept answer is looked at.
+    let short = token_of("officer-c", "MEMBER", "KODAM_JAYA", now() + 2);
+    app.gql_as(Some(&short), mine, json!({})).await.expect_ok();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = app.gql_as(Some(&short), mine, json!({})).await;
+    assert_eq!(late.error_codes(), ["UNAUTHENTICATED"], "{:#}", late.body);
 }
 
 #[tokio::test]

@@ -9,14 +9,14 @@
 //!
 //! A request goes through one step per module: `params` (body or query string →
 //! parameters) → `admit` (who is calling, rate limit) → `operation` (persisted document →
-//! cost → strings → a kept PUBLIC answer (`public_answers`) or execution, for each
+//! cost → strings → a kept answer (`kept_answers`) or execution, for each
 //! operation) → the access log → `respond`.
 
 pub(crate) mod admit;
+pub(crate) mod kept_answers;
 pub(crate) mod operation;
 pub(crate) mod params;
 pub(crate) mod parsed_documents;
-pub(crate) mod public_answers;
 pub(crate) mod respond;
 mod sse;
 

@@ -14,8 +14,8 @@ use crate::domain::types::Role;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::http::fanout::Sharing;
+use crate::http::graphql::kept_answers::AnswerKey;
 use crate::http::graphql::params::Params;
-use crate::http::graphql::public_answers::AnswerKey;
 use crate::http::graphql::respond::{Outcome, request_error_body, settle};
 use crate::http::limits::{self, Refusal};
 use crate::http::persisted::Resolved;
@@ -36,7 +36,7 @@ pub struct Prepared {
     pub request: async_graphql::Request,
     pub kind: Option<OperationType>,
     pub operation: Option<String>,
-    /// Set for a PUBLIC query, whose answer may be kept (`public_answers`).
+    /// Set for a query, whose answer may be kept (`kept_answers`).
     pub answer_key: Option<AnswerKey>,
     /// Set for a subscription whose pushes other subscribers may share (`fanout`).
     pub sharing: Option<Sharing>,
@@ -88,16 +88,14 @@ fn prepare_document(
             operation,
         ));
     }
-    let answer_key = (kind == Some(OperationType::Query))
-        .then(|| {
-            AnswerKey::for_public_query(
-                context,
-                &document,
-                params.variables.as_ref(),
-                params.operation_name.as_deref(),
-            )
-        })
-        .flatten();
+    let answer_key = (kind == Some(OperationType::Query)).then(|| {
+        AnswerKey::for_query(
+            context,
+            &document,
+            params.variables.as_ref(),
+            params.operation_name.as_deref(),
+        )
+    });
     let sharing = (kind == Some(OperationType::Subscription))
         .then(|| {
             Sharing::of(
@@ -167,7 +165,7 @@ pub async fn run(
         return execute(state, prepared).await;
     };
     let outcome = execute(state, prepared).await;
-    state.public_answers.keep(
+    state.kept_answers.keep(
         key,
         context,
         &outcome.body,
@@ -176,10 +174,11 @@ pub async fn run(
     outcome
 }
 
-/// A PUBLIC query's kept answer, before any parsing: an answer is kept only for a document
-/// that passed every step below with these variables and this operation name, and every
-/// limit is fixed for the life of the process, so the steps would pass again. Parsing is
-/// about a third of the CPU of a kept answer (BENCHMARKS.md, session 9).
+/// A query's kept answer, before any parsing: an answer is kept only for a document that
+/// passed every step below with these variables, this operation name and this caller
+/// (the key's audience), and every limit is fixed for the life of the process, so the
+/// steps would pass again. Parsing is about a third of the CPU of a kept answer
+/// (BENCHMARKS.md, session 9).
 fn kept_answer(
     state: &AppState,
     context: &RequestContext,
@@ -190,15 +189,15 @@ fn kept_answer(
     if document.len() > state.limits.max_document_bytes {
         return None;
     }
-    let key = AnswerKey::for_public_query(
+    let key = AnswerKey::for_query(
         context,
         document,
         params.variables.as_ref(),
         params.operation_name.as_deref(),
-    )?;
-    let body = state.public_answers.get(&key)?;
+    );
+    let body = state.kept_answers.get(&key)?;
     crate::telemetry::record_operation(params.operation_name.as_deref(), Some("query"));
-    state.metrics.public_answer_reused();
+    state.metrics.answer_reused(key.is_public());
     Some(Outcome::answered(
         body.to_string(),
         params.operation_name.clone(),

@@ -1,0 +1,135 @@
+//! Answers to queries that read nothing but the reference data, kept so the same query is
+//! answered again without executing it. Election-night dashboards and public sites ask the
+//! same few questions (the provinces, a province's regencies, the schedule) many times a
+//! second, and so do agencies' systems, with their tokens.
+//!
+//! What makes an answer reusable is decided by construction, not by a list of fields:
+//! every path to the database in a request goes through `RequestContext::db`, which marks
+//! the operation, and every sensitive read is noted for the access log; an unmarked query
+//! with no error and nothing to log read only the in-memory reference data and its
+//! viewer, so its answer is a function of the document, its variables and operation name,
+//! the reference data's version and the viewer, all of which are the key. Who else may be
+//! given it is the policy's `AnswerAudience`: every PUBLIC caller (all one viewer), or for
+//! a token only a caller that is the same viewer in every respect, so no caller's answer
+//! (`me`, a jurisdiction) reaches another, and no caller learns from an answer's time what
+//! another asked. A change of reference data moves the version, so an old answer is never
+//! served for it.
+//!
+//! Two stores, each bounded by size, so the many tokens of election night cannot push out
+//! the answers every PUBLIC page shares; a caller's answers expire with its token.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
+use serde_json::{Map, Value};
+
+use crate::auth::policy::{self, AnswerAudience};
+use crate::graphql::context::RequestContext;
+
+/// At most this many bytes of PUBLIC answers are kept.
+const MAX_PUBLIC_BYTES: u64 = 16 * 1024 * 1024;
+
+/// At most this many bytes of callers' own answers are kept: less than PUBLIC's, since
+/// each is one caller's, and the server's memory goal (BENCHMARKS.md) counts both.
+const MAX_CALLER_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What an answer depends on, and whom it may be given to.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct AnswerKey {
+    audience: AnswerAudience,
+    version: i64,
+    document: Arc<str>,
+    variables: Option<String>,
+    operation: Option<String>,
+}
+
+impl AnswerKey {
+    /// The key of a query for its caller.
+    pub fn for_query(
+        context: &RequestContext,
+        document: &str,
+        variables: Option<&Map<String, Value>>,
+        operation: Option<&str>,
+    ) -> Self {
+        Self {
+            audience: policy::answer_audience(&context.viewer),
+            version: context.reference().version,
+            document: document.into(),
+            variables: variables.map(|v| Value::Object(v.clone()).to_string()),
+            operation: operation.map(str::to_owned),
+        }
+    }
+
+    /// Whether the answer is PUBLIC's, shared by every caller without a token.
+    pub fn is_public(&self) -> bool {
+        self.audience.is_everyone()
+    }
+
+    /// What the key and its answer weigh against a store's bound.
+    fn weight(&self, body: &Arc<str>) -> u32 {
+        let bytes = self.document.len()
+            + self.variables.as_ref().map_or(0, String::len)
+            + self.operation.as_ref().map_or(0, String::len)
+            + body.len();
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+}
+
+/// A caller's answer lives no longer than its token: after that no request can be its
+/// caller's, so it would only take room.
+struct UntilTokenExpires;
+
+impl Expiry<AnswerKey, Arc<str>> for UntilTokenExpires {
+    fn expire_after_create(&self, key: &AnswerKey, _: &Arc<str>, _: Instant) -> Option<Duration> {
+        let expires_at = key.audience.expires_at()?;
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(u64::MAX);
+        Some(Duration::from_secs(expires_at.saturating_sub(now)))
+    }
+}
+
+/// The kept answers.
+pub struct KeptAnswers {
+    public: Cache<AnswerKey, Arc<str>>,
+    callers: Cache<AnswerKey, Arc<str>>,
+}
+
+impl Default for KeptAnswers {
+    fn default() -> Self {
+        Self {
+            public: Cache::builder()
+                .max_capacity(MAX_PUBLIC_BYTES)
+                .weigher(|key: &AnswerKey, body: &Arc<str>| key.weight(body))
+                .build(),
+            callers: Cache::builder()
+                .max_capacity(MAX_CALLER_BYTES)
+                .weigher(|key: &AnswerKey, body: &Arc<str>| key.weight(body))
+                .expire_after(UntilTokenExpires)
+                .build(),
+        }
+    }
+}
+
+impl KeptAnswers {
+    fn store(&self, key: &AnswerKey) -> &Cache<AnswerKey, Arc<str>> {
+        if key.is_public() {
+            &self.public
+        } else {
+            &self.callers
+        }
+    }
+
+    /// The kept answer for a key.
+    pub fn get(&self, key: &AnswerKey) -> Option<Arc<str>> {
+        self.store(key).get(key)
+    }
+
+    /// Keeps an answer if the operation read only reference data, noted nothing for the
+    /// access log (a kept answer would leave without its audit row) and had no error.
+    pub fn keep(&self, key: AnswerKey, context: &RequestContext, body: &str, had_errors: bool) {
+        if !had_errors && context.read_only_reference_data() && !context.has_reads() {
+            self.store(&key).insert(key, body.into());
+        }
+    }
+}
