@@ -666,6 +666,14 @@ impl AnswerAudience {
         matches!(self.0, Audience::Everyone)
     }
 
+    /// About how many bytes the audience holds in a key (`Viewer::approximate_bytes`).
+    pub fn approximate_bytes(&self) -> usize {
+        match &self.0 {
+            Audience::Everyone => 0,
+            Audience::Caller(viewer) => viewer.approximate_bytes(),
+        }
+    }
+
     /// When the audience's only caller stops being able to ask (its token's `exp`).
     pub fn expires_at(&self) -> Option<u64> {
         match &self.0 {

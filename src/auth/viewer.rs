@@ -44,6 +44,30 @@ pub enum Jurisdiction {
     Regions(RegionSet),
 }
 
+/// What one region code in a set takes in memory, about: a `String`'s header and heap
+/// buffer, and its share of a B-tree node.
+const CODE_BYTES: usize = 64;
+
+impl Jurisdiction {
+    /// About how many bytes it holds, for stores that count what they keep.
+    pub fn approximate_bytes(&self) -> usize {
+        match self {
+            Jurisdiction::Nowhere | Jurisdiction::Nationwide => 0,
+            Jurisdiction::Regions(set) => {
+                let codes = set.provinces.len()
+                    + set.regencies.len()
+                    + set.provinces_covered_by_regencies.len()
+                    + set
+                        .partial
+                        .values()
+                        .map(|districts| 1 + districts.len())
+                        .sum::<usize>();
+                codes * CODE_BYTES
+            }
+        }
+    }
+}
+
 /// What Posko knows of a token's agency.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AgencyAccess {
@@ -86,6 +110,15 @@ impl Viewer {
     /// The kind of the viewer's agency.
     pub fn agency_kind(&self) -> Option<AgencyKind> {
         self.access.as_ref().map(|a| a.kind)
+    }
+
+    /// About how many bytes a copy of it holds, counting its jurisdiction as its own (a
+    /// copy kept long may be the last holder of a jurisdiction since reloaded).
+    pub fn approximate_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.subject.as_ref().map_or(0, String::len)
+            + self.agency_code.as_ref().map_or(0, String::len)
+            + self.jurisdiction.approximate_bytes()
     }
 
     /// The subject for audit rows (`PUBLIC` never writes any).

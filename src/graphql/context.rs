@@ -38,7 +38,9 @@ pub struct RequestContext {
     /// Made on first use: a subscription holds its context for hours, most of them idle.
     loaders: std::sync::OnceLock<Loaders>,
     pub request_id: String,
-    pub auth: std::sync::Arc<Authenticator>,
+    /// Private like `db`: the authenticator reads agencies from the database, so reaching
+    /// it goes through `auth()`, which marks the answer too.
+    auth: std::sync::Arc<Authenticator>,
     /// The reference data in memory; a directory change syncs it before answering.
     reference: Arc<ReferenceCache>,
     /// Sensitive reads made while resolving; the HTTP layer writes them to the access log
@@ -146,9 +148,20 @@ impl RequestContext {
 
     /// The database, for whatever is not reference data.
     pub fn db(&self) -> &Database {
+        self.touches_database();
+        &self.db
+    }
+
+    /// Marks the answer as depending on more than the reference data and the viewer.
+    fn touches_database(&self) {
         self.touched_database
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        &self.db
+    }
+
+    /// The authenticator, for connections that re-read their caller's agency.
+    pub fn auth(&self) -> &Authenticator {
+        self.touches_database();
+        &self.auth
     }
 
     /// Whether everything this operation read so far came from the reference data in
@@ -170,6 +183,7 @@ impl RequestContext {
     /// instances follow within `reference_cache::POLL_INTERVAL`. The write has committed,
     /// so a failed reload is logged, not returned; the next poll retries it.
     pub async fn reference_changed(&self) {
+        self.touches_database();
         if let Err(err) = self.reference.sync().await {
             tracing::warn!(error = %err, "reference data not reloaded after a directory change");
         }

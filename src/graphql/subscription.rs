@@ -64,12 +64,16 @@ async fn update(
     seq: i32,
 ) -> Result<Option<DisputeUpdate>, AppError> {
     // The agency's jurisdiction as it is now, not as it was when the socket opened.
-    let viewer = rc.auth.refresh(&rc.viewer).await.map_err(|err| match err {
-        crate::auth::viewer::AuthFailure::Internal(err) => err,
-        crate::auth::viewer::AuthFailure::Token(_) => {
-            AppError::forbidden("the token is no longer valid")
-        }
-    })?;
+    let viewer = rc
+        .auth()
+        .refresh(&rc.viewer)
+        .await
+        .map_err(|err| match err {
+            crate::auth::viewer::AuthFailure::Internal(err) => err,
+            crate::auth::viewer::AuthFailure::Token(_) => {
+                AppError::forbidden("the token is no longer valid")
+            }
+        })?;
     // Everything the read depends on: who (role and agency, whose jurisdiction the cache
     // holds) and the filter. Subscribers sharing it share one read of the change.
     let scope = format!(

@@ -35,6 +35,10 @@ const MAX_PUBLIC_BYTES: u64 = 16 * 1024 * 1024;
 /// each is one caller's, and the server's memory goal (BENCHMARKS.md) counts both.
 const MAX_CALLER_BYTES: u64 = 8 * 1024 * 1024;
 
+/// What one kept answer costs beyond its texts and its audience, about: the store's entry,
+/// the key's own fields and the headers of its shared texts.
+const ENTRY_BYTES: usize = 256;
+
 /// What an answer depends on, and whom it may be given to.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct AnswerKey {
@@ -69,7 +73,9 @@ impl AnswerKey {
 
     /// What the key and its answer weigh against a store's bound.
     fn weight(&self, body: &Arc<str>) -> u32 {
-        let bytes = self.document.len()
+        let bytes = ENTRY_BYTES
+            + self.audience.approximate_bytes()
+            + self.document.len()
             + self.variables.as_ref().map_or(0, String::len)
             + self.operation.as_ref().map_or(0, String::len)
             + body.len();
@@ -125,11 +131,90 @@ impl KeptAnswers {
         self.store(key).get(key)
     }
 
-    /// Keeps an answer if the operation read only reference data, noted nothing for the
+    /// Keeps an answer if the operation read only reference data, of the key's version
+    /// (the version still current after execution: versions only grow, so no reload
+    /// happened in between and no resolver read a newer snapshot), noted nothing for the
     /// access log (a kept answer would leave without its audit row) and had no error.
     pub fn keep(&self, key: AnswerKey, context: &RequestContext, body: &str, had_errors: bool) {
-        if !had_errors && context.read_only_reference_data() && !context.has_reads() {
+        if !had_errors
+            && context.read_only_reference_data()
+            && !context.has_reads()
+            && context.reference().version == key.version
+        {
             self.store(&key).insert(key, body.into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::viewer::Viewer;
+    use crate::domain::types::Role;
+
+    fn now() -> u64 {
+        u64::try_from(chrono::Utc::now().timestamp()).expect("after 1970")
+    }
+
+    fn key_for(viewer: &Viewer) -> AnswerKey {
+        AnswerKey {
+            audience: policy::answer_audience(viewer),
+            version: 1,
+            document: "{ provinces { code } }".into(),
+            variables: None,
+            operation: None,
+        }
+    }
+
+    fn officer(expires_at: u64) -> Viewer {
+        let mut viewer = Viewer::public();
+        viewer.role = Role::Police;
+        viewer.agency_code = Some("POLDA_METRO_JAYA".into());
+        viewer.subject = Some("officer-a".into());
+        viewer.expires_at = Some(expires_at);
+        viewer
+    }
+
+    #[test]
+    fn a_callers_answer_lives_until_its_token_expires_and_publics_until_pushed_out() {
+        let body: Arc<str> = "{}".into();
+        let in_an_hour = UntilTokenExpires
+            .expire_after_create(&key_for(&officer(now() + 3600)), &body, Instant::now())
+            .expect("a caller's answer expires");
+        assert!(in_an_hour > Duration::from_secs(3500) && in_an_hour <= Duration::from_secs(3600));
+        assert_eq!(
+            UntilTokenExpires.expire_after_create(
+                &key_for(&officer(now() - 5)),
+                &body,
+                Instant::now()
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            UntilTokenExpires.expire_after_create(
+                &key_for(&Viewer::public()),
+                &body,
+                Instant::now()
+            ),
+            None
+        );
+
+        // The store applies it: an answer kept for a token that has expired is not served.
+        let answers = KeptAnswers::default();
+        let expired = key_for(&officer(now() - 5));
+        answers.callers.insert(expired.clone(), body.clone());
+        assert!(answers.get(&expired).is_none());
+        let current = key_for(&officer(now() + 3600));
+        answers.callers.insert(current.clone(), body.clone());
+        assert_eq!(answers.get(&current), Some(body));
+    }
+
+    #[test]
+    fn a_callers_answer_weighs_its_caller_too() {
+        let body: Arc<str> = "{}".into();
+        let public = key_for(&Viewer::public()).weight(&body);
+        let caller = key_for(&officer(now())).weight(&body);
+        assert!(public >= u32::try_from(ENTRY_BYTES).expect("small"));
+        assert!(caller > public);
     }
 }

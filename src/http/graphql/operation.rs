@@ -36,8 +36,6 @@ pub struct Prepared {
     pub request: async_graphql::Request,
     pub kind: Option<OperationType>,
     pub operation: Option<String>,
-    /// Set for a query, whose answer may be kept (`kept_answers`).
-    pub answer_key: Option<AnswerKey>,
     /// Set for a subscription whose pushes other subscribers may share (`fanout`).
     pub sharing: Option<Sharing>,
 }
@@ -88,14 +86,6 @@ fn prepare_document(
             operation,
         ));
     }
-    let answer_key = (kind == Some(OperationType::Query)).then(|| {
-        AnswerKey::for_query(
-            context,
-            &document,
-            params.variables.as_ref(),
-            params.operation_name.as_deref(),
-        )
-    });
     let sharing = (kind == Some(OperationType::Subscription))
         .then(|| {
             Sharing::of(
@@ -123,7 +113,6 @@ fn prepare_document(
         request,
         kind,
         operation,
-        answer_key,
         sharing,
     })
 }
@@ -141,7 +130,11 @@ pub async fn run(
         Ok(document) => document,
         Err(outcome) => return outcome,
     };
-    if let Some(outcome) = kept_answer(state, context, &params, &document) {
+    let key = answer_key(state, context, &params, &document);
+    if let Some(outcome) = key
+        .as_ref()
+        .and_then(|key| kept_answer(state, key, &params))
+    {
         return outcome;
     }
     let prepared = match prepare_document(state, context, params, document) {
@@ -161,7 +154,8 @@ pub async fn run(
         outcome.method_not_allowed = true;
         return outcome;
     }
-    let Some(key) = prepared.answer_key.clone() else {
+    // Only a query's answer may be kept: a mutation's is the outcome of its write.
+    let Some(key) = key.filter(|_| prepared.kind == Some(OperationType::Query)) else {
         return execute(state, prepared).await;
     };
     let outcome = execute(state, prepared).await;
@@ -174,28 +168,32 @@ pub async fn run(
     outcome
 }
 
+/// The key an answer to this document would be kept under, made once per operation (for
+/// the lookup and for keeping what execution answers).
+fn answer_key(
+    state: &AppState,
+    context: &RequestContext,
+    params: &Params,
+    document: &str,
+) -> Option<AnswerKey> {
+    // Nothing longer than a document may be is kept: no key is made for it.
+    (document.len() <= state.limits.max_document_bytes).then(|| {
+        AnswerKey::for_query(
+            context,
+            document,
+            params.variables.as_ref(),
+            params.operation_name.as_deref(),
+        )
+    })
+}
+
 /// A query's kept answer, before any parsing: an answer is kept only for a document that
 /// passed every step below with these variables, this operation name and this caller
 /// (the key's audience), and every limit is fixed for the life of the process, so the
 /// steps would pass again. Parsing is about a third of the CPU of a kept answer
 /// (BENCHMARKS.md, session 9).
-fn kept_answer(
-    state: &AppState,
-    context: &RequestContext,
-    params: &Params,
-    document: &str,
-) -> Option<Outcome> {
-    // Nothing longer than a document may be is kept: no key is made for it.
-    if document.len() > state.limits.max_document_bytes {
-        return None;
-    }
-    let key = AnswerKey::for_query(
-        context,
-        document,
-        params.variables.as_ref(),
-        params.operation_name.as_deref(),
-    );
-    let body = state.kept_answers.get(&key)?;
+fn kept_answer(state: &AppState, key: &AnswerKey, params: &Params) -> Option<Outcome> {
+    let body = state.kept_answers.get(key)?;
     crate::telemetry::record_operation(params.operation_name.as_deref(), Some("query"));
     state.metrics.answer_reused(key.is_public());
     Some(Outcome::answered(
