@@ -14,6 +14,8 @@
 //!   counters of the viewer's own agency, so both together count exactly the disputes
 //!   `disputes_for_stats` selects.
 
+use std::hash::{Hash, Hasher};
+
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
 
@@ -651,13 +653,32 @@ pub fn sees_as_reporter(viewer: &Viewer, row: &dispute::Model) -> bool {
 /// nothing an answer took from its caller (`me`, a jurisdiction) reaches another, and no
 /// caller learns from an answer's time what another asked. Only this module makes one,
 /// so no answer can be kept for a wider audience than this rule.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnswerAudience(Audience);
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Audience {
     Everyone,
     Caller(Viewer),
+}
+
+/// Equality compares every field of the viewer (derived); the hash takes only what tells
+/// callers apart, so a jurisdiction's region sets are compared on a match (usually one
+/// pointer: the agency cache hands out one `Arc`) instead of hashed on every request.
+/// Equal audiences have equal subjects, roles, agencies and expiries, so equal hashes.
+impl Hash for AnswerAudience {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Audience::Everyone => state.write_u8(0),
+            Audience::Caller(viewer) => {
+                state.write_u8(1);
+                viewer.subject.hash(state);
+                viewer.role.hash(state);
+                viewer.agency_code.hash(state);
+                viewer.expires_at.hash(state);
+            }
+        }
+    }
 }
 
 impl AnswerAudience {
@@ -992,7 +1013,20 @@ mod tests {
                 answer_audience(&other),
                 "{difference}"
             );
+            // Two keys even where the hash does not tell them apart (the jurisdiction).
+            let keys: std::collections::HashSet<_> =
+                [answer_audience(&caller), answer_audience(&other)].into();
+            assert_eq!(keys.len(), 2, "{difference}");
         }
+        let hash = |audience: &AnswerAudience| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            audience.hash(&mut hasher);
+            hasher.finish()
+        };
+        assert_eq!(
+            hash(&answer_audience(&caller)),
+            hash(&answer_audience(&caller.clone()))
+        );
         assert!(!answer_audience(&caller).is_everyone());
         assert_eq!(answer_audience(&caller).expires_at(), Some(100));
         assert!(answer_audience(&Viewer::public()).is_everyone());

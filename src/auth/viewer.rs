@@ -15,7 +15,7 @@ use crate::domain::types::{AgencyKind, Coverage, Role};
 use crate::error::AppError;
 
 /// Regions an agency covers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegionSet {
     pub provinces: BTreeSet<String>,
     pub regencies: BTreeSet<String>,
@@ -35,7 +35,7 @@ impl RegionSet {
 }
 
 /// Where a viewer's agency has authority.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Jurisdiction {
     /// `PUBLIC`, or an agency without jurisdiction rows.
     Nowhere,
@@ -69,7 +69,7 @@ impl Jurisdiction {
 }
 
 /// What Posko knows of a token's agency.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgencyAccess {
     pub kind: AgencyKind,
     /// Shared by every viewer of the agency: a request or an open socket holds a pointer,
@@ -80,7 +80,7 @@ pub struct AgencyAccess {
 /// The authenticated caller (or `PUBLIC`). Two viewers are equal when every field is:
 /// derived, so a field added later takes part in `policy::AnswerAudience` (whose callers
 /// may be given one kept answer) without anyone having to remember it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Viewer {
     /// The token's `sub`; `None` for `PUBLIC`.
     pub subject: Option<String>,

@@ -371,11 +371,16 @@ async fn a_change_on_one_instance_is_served_by_every_instance_within_a_second() 
 
 /// How many PUBLIC answers were reused, from `/metrics`.
 async fn reused_answers(app: &TestApp) -> u64 {
+    counter(app, "posko_public_answers_reused_total").await
+}
+
+/// A counter's value, from `/metrics`.
+async fn counter(app: &TestApp, name: &str) -> u64 {
     let text = app.get("/metrics").await.text().await.unwrap();
     text.lines()
-        .find_map(|line| line.strip_prefix("posko_public_answers_reused_total "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no reuse counter in {text}"))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 #[tokio::test]
@@ -446,11 +451,7 @@ async fn public_answers_of_reference_data_are_reused_until_it_changes_and_nothin
 
 /// How many answers kept for callers with tokens were reused, from `/metrics`.
 async fn reused_caller_answers(app: &TestApp) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix("posko_caller_answers_reused_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no reuse counter in {text}"))
+    counter(app, "posko_caller_answers_reused_total").await
 }
 
 /// A token of the test server for a subject, role and agency, expiring at `exp`.
