@@ -95,6 +95,29 @@ impl Expiry<AnswerKey, Arc<str>> for UntilTokenExpires {
     }
 }
 
+/// What an executed operation reached, as far as keeping its answer is concerned: the
+/// request's context answers it; the tests answer it without a database.
+pub trait Provenance {
+    /// Whether everything the operation read came from the reference data in memory.
+    fn read_only_reference_data(&self) -> bool;
+    /// Whether a sensitive read was noted for the access log.
+    fn has_reads(&self) -> bool;
+    /// The version of the reference data the instance holds now.
+    fn reference_version(&self) -> i64;
+}
+
+impl Provenance for RequestContext {
+    fn read_only_reference_data(&self) -> bool {
+        RequestContext::read_only_reference_data(self)
+    }
+    fn has_reads(&self) -> bool {
+        RequestContext::has_reads(self)
+    }
+    fn reference_version(&self) -> i64 {
+        self.reference().version
+    }
+}
+
 /// The kept answers.
 pub struct KeptAnswers {
     public: Cache<AnswerKey, Arc<str>>,
@@ -135,11 +158,11 @@ impl KeptAnswers {
     /// (the version still current after execution: versions only grow, so no reload
     /// happened in between and no resolver read a newer snapshot), noted nothing for the
     /// access log (a kept answer would leave without its audit row) and had no error.
-    pub fn keep(&self, key: AnswerKey, context: &RequestContext, body: &str, had_errors: bool) {
+    pub fn keep(&self, key: AnswerKey, context: &dyn Provenance, body: &str, had_errors: bool) {
         if !had_errors
             && context.read_only_reference_data()
             && !context.has_reads()
-            && context.reference().version == key.version
+            && context.reference_version() == key.version
         {
             self.store(&key).insert(key, body.into());
         }
@@ -207,6 +230,70 @@ mod tests {
         let current = key_for(&officer(now() + 3600));
         answers.callers.insert(current.clone(), body.clone());
         assert_eq!(answers.get(&current), Some(body));
+    }
+
+    /// What an operation reached, set by hand.
+    #[derive(Clone, Copy)]
+    struct Reached {
+        reference_only: bool,
+        reads: bool,
+        version: i64,
+    }
+
+    impl Provenance for Reached {
+        fn read_only_reference_data(&self) -> bool {
+            self.reference_only
+        }
+        fn has_reads(&self) -> bool {
+            self.reads
+        }
+        fn reference_version(&self) -> i64 {
+            self.version
+        }
+    }
+
+    #[test]
+    fn an_answer_is_kept_only_when_nothing_but_unchanged_reference_data_was_read_and_nothing_logged()
+     {
+        let clean = Reached {
+            reference_only: true,
+            reads: false,
+            version: 1,
+        };
+        let kept = |reached: Reached, had_errors: bool| {
+            let answers = KeptAnswers::default();
+            for viewer in [Viewer::public(), officer(now() + 3600)] {
+                answers.keep(key_for(&viewer), &reached, "{}", had_errors);
+            }
+            [Viewer::public(), officer(now() + 3600)]
+                .map(|viewer| answers.get(&key_for(&viewer)).is_some())
+        };
+        assert_eq!(kept(clean, false), [true, true]);
+        assert_eq!(kept(clean, true), [false, false], "an answer with errors");
+        // A read noted for the access log would leave again without its audit row.
+        let logged = Reached {
+            reads: true,
+            ..clean
+        };
+        assert_eq!(kept(logged, false), [false, false], "a noted read");
+        let database = Reached {
+            reference_only: false,
+            ..clean
+        };
+        assert_eq!(
+            kept(database, false),
+            [false, false],
+            "the database reached"
+        );
+        let reloaded = Reached {
+            version: 2,
+            ..clean
+        };
+        assert_eq!(
+            kept(reloaded, false),
+            [false, false],
+            "a reload during execution"
+        );
     }
 
     #[test]

@@ -161,7 +161,7 @@ pub async fn run(
     let outcome = execute(state, prepared).await;
     state.kept_answers.keep(
         key,
-        context,
+        context.as_ref(),
         &outcome.body,
         outcome.request_error || !outcome.codes.is_empty(),
     );
