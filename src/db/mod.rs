@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dispute_rows;
 pub mod restage;
 pub mod seed;
+pub mod sqlite_planner;
 pub mod worker_pool;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +68,9 @@ fn connect_options(url: &str, max_connections: u32, acquire_timeout: Duration) -
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| Box::pin(sqlite_planner::stabilise(conn)))
         });
     options
 }

@@ -252,3 +252,51 @@ async fn each_worker_uses_a_postgresql_pool_of_its_own() {
         db.worker_pool_sizes()
     );
 }
+
+/// Every SQLite connection, the readers' and the writer's, keeps one plan per statement
+/// whatever values are bound (`db::sqlite_planner`): without it a page's `LIMIT ?` or a
+/// dispute's id compiled the statement again on every request.
+#[tokio::test]
+async fn every_sqlite_connection_plans_a_statement_once() {
+    let app = spawn_app().await;
+    if app.db.backend() != sea_orm::DatabaseBackend::Sqlite {
+        return;
+    }
+    let token = crate::support::tokens::token("POLICE", "POLDA_METRO_JAYA");
+    let answer = app
+        .gql_as(
+            Some(&token),
+            "{ disputes(first: 5) { nodes { id } } }",
+            serde_json::Value::Null,
+        )
+        .await;
+    assert!(answer.body.get("errors").is_none(), "{}", answer.body);
+    let readers = app.db.conn.get_sqlite_connection_pool();
+    // Holding as many as the pool has makes it open every one of them.
+    let mut held = Vec::new();
+    for _ in 0..readers.options().get_max_connections() {
+        held.push(readers.acquire().await.expect("a reader connection"));
+    }
+    for conn in &mut held {
+        assert!(
+            posko::db::sqlite_planner::is_stable(conn)
+                .await
+                .expect("the setting reads"),
+            "a reader connection without the query planner stability guarantee"
+        );
+    }
+    drop(held);
+    let mut writer = app
+        .db
+        .writer()
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .expect("the writer connection");
+    assert!(
+        posko::db::sqlite_planner::is_stable(&mut writer)
+            .await
+            .expect("the setting reads"),
+        "the writer connection without the query planner stability guarantee"
+    );
+}
