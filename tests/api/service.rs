@@ -300,3 +300,41 @@ async fn every_sqlite_connection_plans_a_statement_once() {
         "the writer connection without the query planner stability guarantee"
     );
 }
+
+/// PostgreSQL connections keep one generic plan per prepared statement (`db::connect_options`)
+/// unless the URL's own options name the plan cache mode.
+#[tokio::test]
+async fn postgresql_connections_plan_a_statement_once_unless_the_url_says_otherwise() {
+    use sea_orm::ConnectionTrait as _;
+    let test_db = TestDb::new().await;
+    if !test_db.url().starts_with("postgres") {
+        return;
+    }
+    async fn plan_cache_mode(url: &str) -> String {
+        let db = posko::db::Database::connect(url, 1)
+            .await
+            .expect("the test database answers");
+        let row = db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SHOW plan_cache_mode",
+            ))
+            .await
+            .expect("SHOW answers")
+            .expect("one row");
+        row.try_get::<String>("", "plan_cache_mode")
+            .expect("the setting")
+    }
+    assert_eq!(plan_cache_mode(test_db.url()).await, "force_generic_plan");
+    let separator = if test_db.url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let operator_choice = format!(
+        "{}{separator}options=-c%20plan_cache_mode%3Dauto",
+        test_db.url()
+    );
+    assert_eq!(plan_cache_mode(&operator_choice).await, "auto");
+}
