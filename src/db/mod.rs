@@ -46,15 +46,6 @@ struct WorkerPools {
 
 /// The pool settings of both backends.
 fn connect_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> ConnectOptions {
-    // PostgreSQL plans a prepared statement again on every execution for as long as it
-    // estimates that a plan for the bound values beats its generic one, and it so
-    // estimated every scoped list and statistics statement of Posko's: Q2's list spent
-    // 1.9 ms planning for 0.9 ms running, on every request. A generic plan is made once per
-    // connection and statement (BENCHMARKS.md, session 13: Q2, Q4, Q5 +44 to +60 %). The
-    // plans were the same ones where compared (a page of a large province and of one
-    // outside the jurisdiction); an operator who meets a statement that needs a custom
-    // plan sets `options=-c plan_cache_mode=auto` in the URL, which this then leaves alone.
-    let plan_mode_named_by_url = url.contains("plan_cache_mode");
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -70,9 +61,20 @@ fn connect_options(url: &str, max_connections: u32, acquire_timeout: Duration) -
         // Posko's statements are short OLTP reads over an index; PostgreSQL's JIT would
         // spend ~300 ms compiling each one whose estimated cost crosses
         // `jit_above_cost` (measured on the dispute statistics query).
-        .map_sqlx_postgres_opts(move |opts| {
+        // PostgreSQL plans a prepared statement again on every execution for as long as
+        // it estimates that a plan for the bound values beats its generic one, and it so
+        // estimated every scoped list and statistics statement of Posko's: Q2's list spent
+        // 1.9 ms planning for 0.9 ms running, on every request, for the same plan. A
+        // generic plan is made once per connection and statement (BENCHMARKS.md, session
+        // 13: Q2, Q4, Q5 +44 to +60 %). An operator who meets a statement that needs plans
+        // for its values names the mode in the URL's options or in PGOPTIONS, which this
+        // then leaves alone (a session option would override a role's or database's own).
+        .map_sqlx_postgres_opts(|opts| {
             let opts = opts.options([("jit", "off")]);
-            if plan_mode_named_by_url {
+            let named = opts
+                .get_options()
+                .is_some_and(|given| given.contains("plan_cache_mode"));
+            if named {
                 opts
             } else {
                 opts.options([("plan_cache_mode", "force_generic_plan")])

@@ -2,7 +2,7 @@
 //!
 //! Without it SQLite compiles a cached statement again (parses and plans it) whenever a
 //! value is bound to a parameter its plan looked at: a `LIMIT ?` (every page), a
-//! `LIKE ?` pattern (an event's audience), and, with STAT4, which the bundled SQLite is
+//! `LIKE ?` pattern (a dispute search), and, with STAT4, which the bundled SQLite is
 //! built with, any parameter compared to an indexed column (a dispute's public id, the
 //! regencies of a jurisdiction). sqlx binds every parameter anew on every execution, so
 //! each of Posko's statements was compiled again on every request, its statement cache
@@ -35,7 +35,7 @@ async fn query_planner_stability(
             db,
             libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
             switch,
-            &mut now_on as *mut c_int,
+            &raw mut now_on,
         )
     };
     match (rc, now_on) {

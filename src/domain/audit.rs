@@ -5,7 +5,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{access_log, dispute};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession as _, TransactionTrait,
+};
 
 use crate::auth::policy::{self, Action, DisputeField};
 use crate::auth::viewer::Viewer;
@@ -98,8 +101,28 @@ fn decode_cursor(argument: &'static str, cursor: &str) -> AppResult<i32> {
         .ok_or_else(|| AppError::bad_input(argument, "invalid cursor"))
 }
 
+/// Runs the access log's select with a plan made for its values on PostgreSQL, whose
+/// connections otherwise keep one generic plan per statement (`db::connect_options`): a
+/// time window may hold one row or most of the log, and a plan guessed for neither could
+/// read the whole log through the wrong index. The log grows with every sensitive read;
+/// its list is an administrator's, rare enough for two statements more.
+async fn read_planned_for_values<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    select: sea_orm::Select<access_log::Entity>,
+) -> AppResult<Vec<access_log::Model>> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(select.all(db).await?);
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    let rows = select.all(&txn).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
 /// The access log of the viewer's jurisdiction (ADMIN only).
-pub async fn list<C: ConnectionTrait>(
+pub async fn list<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     viewer: &Viewer,
     filter: &AccessLogFilter,
@@ -135,7 +158,7 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         select.order_by_desc(access_log::Column::Id)
     };
-    let rows = select.limit(size.limit + 1).all(db).await?;
+    let rows = read_planned_for_values(db, select.limit(size.limit + 1)).await?;
     let (rows, has_previous_page, has_next_page) = paging::settle(rows, size, page);
     Ok(AccessLogPage {
         rows,

@@ -262,6 +262,8 @@ async fn every_sqlite_connection_plans_a_statement_once() {
     if app.db.backend() != sea_orm::DatabaseBackend::Sqlite {
         return;
     }
+    // A page first, so the connection that served a request is among those checked, not
+    // only connections the test opened itself.
     let token = crate::support::tokens::token("POLICE", "POLDA_METRO_JAYA");
     let answer = app
         .gql_as(
