@@ -228,20 +228,20 @@ def measured(pid, load):
 # for those values; the write scripts' :variables get a generic plan, as Posko's do.
 # The simple protocol's ceiling (planned every time, as issue 14 first measured it) is
 # kept beside the simplest one for comparison with earlier runs.
-PGBENCH = ("pgbench", "-n", "-M", "prepared", "-c", "8", "-j", "2")
-
-
-def pgbench_env():
-    """The same session settings as Posko's own connections (db::connect_options)."""
-    return dict(os.environ, PGOPTIONS="-c jit=off -c plan_cache_mode=force_generic_plan", PGSSLMODE=SSLMODE)
+def run_pgbench(script, seconds, protocol="prepared"):
+    """pgbench on a script, 8 clients, with Posko's own session settings
+    (db::connect_options): its transactions per second and its report."""
+    env = dict(os.environ, PGOPTIONS="-c jit=off -c plan_cache_mode=force_generic_plan", PGSSLMODE=SSLMODE)
+    result = sh("pgbench", "-n", "-M", protocol, "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script),
+                f"{PG_ADMIN}/{DATABASE}", env=env)
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
+    return tps, result.stdout
 
 
 def pgbench(statements, seconds, workdir, name, protocol="prepared"):
     script = workdir / f"{name}.sql"
     script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
-    command = PGBENCH if protocol == "prepared" else tuple("simple" if a == "prepared" else a for a in PGBENCH)
-    result = sh(*command, "-T", str(seconds), "-f", str(script), f"{PG_ADMIN}/{DATABASE}", env=pgbench_env())
-    return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
+    return run_pgbench(script, seconds, protocol)[0]
 
 
 def sqlite_ceiling(statements, seconds, path):
@@ -430,11 +430,11 @@ def write_load(name, token, seconds, connections):
 
 def pgbench_script(path, seconds):
     """A hand-written pgbench script (with its own BEGIN/COMMIT and meta-commands)."""
-    result = sh(*PGBENCH, "-T", str(seconds), "-f", str(path), f"{PG_ADMIN}/{DATABASE}", env=pgbench_env())
-    failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
+    tps, report = run_pgbench(path, seconds)
+    failed = re.search(r"number of failed transactions: (\d+)", report)
     if failed and int(failed.group(1)):
-        sys.exit(f"bench: pgbench {path.name} failed transactions:\n{result.stdout}")
-    return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
+        sys.exit(f"bench: pgbench {path.name} failed transactions:\n{report}")
+    return tps
 
 
 def sqlite_write_ceiling(statements, seconds, path):
@@ -507,7 +507,7 @@ def measure_read(name, body, token, captured, simplest, args, seconds, workdir, 
     rps, p50, p99, cpu = measured(pid, lambda: wrk(body_file, token, seconds, args.connections))
     ceiling = read_ceiling(captured, args.backend, seconds, workdir, name)
     simplest_ceiling = read_ceiling(simplest, args.backend, seconds, workdir, f"{name}-simplest")
-    # PostgreSQL only: the simplest SQL planned on every execution (see PGBENCH).
+    # PostgreSQL only: the simplest SQL planned on every execution (see run_pgbench).
     replanned = (pgbench(simplest, seconds, workdir, f"{name}-simplest-simple", protocol="simple")
                  if args.backend == "postgres" and simplest else None)
     return name, rps, p50, p99, cpu, ceiling, simplest_ceiling, replanned, len(captured), len(simplest)

@@ -58,19 +58,20 @@ fn connect_options(url: &str, max_connections: u32, acquire_timeout: Duration) -
         // connection idle long enough to have been dropped by a restart or a proxy is
         // pinged; a busy one that broke fails one statement and leaves the pool.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        // Posko's statements are short OLTP reads over an index; PostgreSQL's JIT would
-        // spend ~300 ms compiling each one whose estimated cost crosses
-        // `jit_above_cost` (measured on the dispute statistics query).
-        // PostgreSQL plans a prepared statement again on every execution for as long as
-        // it estimates that a plan for the bound values beats its generic one, and it so
-        // estimated every scoped list and statistics statement of Posko's: Q2's list spent
-        // 1.9 ms planning for 0.9 ms running, on every request, for the same plan. A
-        // generic plan is made once per connection and statement (BENCHMARKS.md, session
-        // 13: Q2, Q4, Q5 +44 to +60 %). An operator who meets a statement that needs plans
-        // for its values names the mode in the URL's options or in PGOPTIONS, which this
-        // then leaves alone (a session option would override a role's or database's own).
         .map_sqlx_postgres_opts(|opts| {
+            // Posko's statements are short OLTP reads over an index; PostgreSQL's JIT would
+            // spend ~300 ms compiling each one whose estimated cost crosses
+            // `jit_above_cost` (measured on the dispute statistics query).
             let opts = opts.options([("jit", "off")]);
+            // PostgreSQL plans a prepared statement again on every execution for as long
+            // as it estimates that a plan for the bound values beats its generic one, and
+            // it so estimated every scoped list and statistics statement of Posko's: Q2's
+            // list spent 1.9 ms planning for 0.9 ms running, on every request, for the same
+            // plan. A generic plan is made once per connection and statement (BENCHMARKS.md,
+            // session 13: Q2, Q4, Q5 +44 to +60 %). An operator who meets a statement that
+            // needs plans for its values names the mode in the URL's options or in
+            // PGOPTIONS, which this then leaves alone (a session option would override a
+            // role's or database's own).
             let named = opts
                 .get_options()
                 .is_some_and(|given| given.contains("plan_cache_mode"));
