@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::jwks::RemoteKeys;
+use crate::auth::verified_tokens::VerifiedTokens;
 use crate::config::{Config, Mode};
 
 /// Tokens longer than this are refused before any parsing.
@@ -101,6 +102,8 @@ pub struct Verifier {
     leeway: u64,
     /// The HS256 secret, kept for `posko token` and development tokens.
     signing_secret: Option<Vec<u8>>,
+    /// Tokens that passed, reused while their keys and clock still let them pass.
+    verified: VerifiedTokens,
 }
 
 fn pinned_algorithm(name: &str) -> anyhow::Result<Algorithm> {
@@ -185,6 +188,7 @@ impl Verifier {
             audience: config.jwt_audience.clone(),
             leeway: config.jwt_leeway,
             signing_secret,
+            verified: VerifiedTokens::new(config.jwt_leeway),
         })
     }
 
@@ -234,7 +238,8 @@ impl Verifier {
         self.verify(token.trim())
     }
 
-    /// Verifies a bare token.
+    /// Verifies a bare token: once in full, then, while the same key set is in force, by
+    /// its digest and the clock alone (`verified_tokens`).
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
@@ -242,16 +247,35 @@ impl Verifier {
         if token.is_empty() {
             return Err(TokenError::MalformedHeader);
         }
+        let remote = self.remote.as_ref().map(RemoteKeys::current);
+        let digest = VerifiedTokens::digest(token);
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        if let Some(verified) = self.verified.get(&digest, remote.as_ref()) {
+            check_times(&verified.claims, now, self.leeway)?;
+            return Ok(verified.claims.clone());
+        }
+        let claims = self.verify_signature(token, remote.as_deref())?;
+        check_times(&claims, now, self.leeway)?;
+        self.verified.keep(digest, claims.clone(), remote);
+        Ok(claims)
+    }
+
+    /// How many verified tokens this verifier keeps (for tests).
+    pub fn verified_tokens(&self) -> u64 {
+        self.verified.len()
+    }
+
+    /// The full verification: header, key, signature and the claims jsonwebtoken checks.
+    fn verify_signature(
+        &self,
+        token: &str,
+        remote: Option<&Vec<VerifyingKey>>,
+    ) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|err| match err.kind() {
             ErrorKind::InvalidAlgorithmName => TokenError::UnsupportedAlgorithm,
             _ => TokenError::Malformed,
         })?;
-        let remote = self.remote.as_ref().map(RemoteKeys::current);
-        let keys = || {
-            self.keys
-                .iter()
-                .chain(remote.iter().flat_map(|keys| keys.iter()))
-        };
+        let keys = || self.keys.iter().chain(remote.into_iter().flatten());
         let key = match &header.kid {
             Some(kid) if keys().any(|k| k.kid.is_some()) || self.remote.is_some() => keys()
                 .find(|k| k.kid.as_deref() == Some(kid.as_str()))
@@ -298,15 +322,6 @@ impl Verifier {
                 ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => TokenError::MissingClaim,
                 _ => TokenError::Malformed,
             })?;
-        // jsonwebtoken does not look at `iat`; a token dated ahead of the clock beyond the
-        // leeway was minted by a skewed or forged issuer.
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-        if claims
-            .iat
-            .is_some_and(|iat| iat > now.saturating_add(self.leeway))
-        {
-            return Err(TokenError::IssuedInTheFuture);
-        }
         Ok(claims)
     }
 
@@ -330,6 +345,29 @@ impl Verifier {
             &EncodingKey::from_secret(secret),
         )?)
     }
+}
+
+/// What the clock decides of a verified token, with `leeway` seconds of skew: the rules
+/// jsonwebtoken applies to `exp` and `nbf`, and `iat`, which jsonwebtoken does not look at
+/// (a token dated ahead of the clock beyond the leeway was minted by a skewed or forged
+/// issuer). Run after every verification, full or reused, so a kept token expires on time.
+pub fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), TokenError> {
+    if claims.exp.saturating_add(leeway) < now {
+        return Err(TokenError::Expired);
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
+        return Err(TokenError::IssuedInTheFuture);
+    }
+    Ok(())
 }
 
 fn load_jwks(path: &Path) -> anyhow::Result<Vec<VerifyingKey>> {
@@ -418,4 +456,90 @@ fn development_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
         "development mode: generated a JWT secret and kept it in this file (owner-only); set POSKO_JWT_SECRET or a public key for production"
     );
     Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check_times` decides a kept token's clock; at the edges of `exp` and `nbf` it must
+    /// decide as jsonwebtoken's full verification does.
+    #[test]
+    fn the_clock_rules_match_jsonwebtoken_at_their_edges() {
+        let secret = b"clock-rules-clock-rules-clock-rules-0123";
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+        let leeway = 30;
+        let full = |claims: &Claims| {
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.leeway = leeway;
+            validation.validate_nbf = true;
+            validation.set_required_spec_claims(&["exp"]);
+            let token = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                claims,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap();
+            match jsonwebtoken::decode::<Claims>(
+                &token,
+                &DecodingKey::from_secret(secret),
+                &validation,
+            ) {
+                Ok(_) => Ok(()),
+                Err(err) if *err.kind() == ErrorKind::ExpiredSignature => Err(TokenError::Expired),
+                Err(err) if *err.kind() == ErrorKind::ImmatureSignature => {
+                    Err(TokenError::NotYetValid)
+                }
+                Err(err) => panic!("{err}"),
+            }
+        };
+        let base = Claims {
+            sub: "s".into(),
+            role: "KPU".into(),
+            agency: "KPU_DKI".into(),
+            exp: now + 3600,
+            iat: None,
+            nbf: None,
+            iss: None,
+            aud: None,
+        };
+        // The test and jsonwebtoken read the clock a moment apart: stay off the second
+        // where they could disagree by keeping two seconds from each edge's far side.
+        for offset in [-3i64, -2, 2, 3] {
+            let edge = now.saturating_sub(leeway);
+            let exp = edge.saturating_add_signed(offset);
+            let expiring = Claims {
+                exp,
+                ..base.clone()
+            };
+            assert_eq!(
+                check_times(&expiring, now, leeway),
+                full(&expiring),
+                "exp {offset}"
+            );
+            let nbf = now.saturating_add(leeway).saturating_add_signed(offset);
+            let starting = Claims {
+                nbf: Some(nbf),
+                ..base.clone()
+            };
+            assert_eq!(
+                check_times(&starting, now, leeway),
+                full(&starting),
+                "nbf {offset}"
+            );
+        }
+        let ahead = Claims {
+            iat: Some(now + leeway + 5),
+            ..base.clone()
+        };
+        assert_eq!(
+            check_times(&ahead, now, leeway),
+            Err(TokenError::IssuedInTheFuture)
+        );
+        let skewed = Claims {
+            iat: Some(now + leeway - 5),
+            ..base
+        };
+        assert_eq!(check_times(&skewed, now, leeway), Ok(()));
+    }
 }

@@ -4,4 +4,5 @@
 pub mod jwks;
 pub mod jwt;
 pub mod policy;
+pub mod verified_tokens;
 pub mod viewer;

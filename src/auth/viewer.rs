@@ -220,6 +220,11 @@ impl Authenticator {
         let Some(cache) = &self.agencies else {
             return Ok(load_access(&self.db, code).await?.map(Arc::new));
         };
+        // The common case, without the two copies of the code and the loader's future that
+        // `try_get_with` builds even when the agency is there.
+        if let Some(access) = cache.get(code).await {
+            return Ok(access);
+        }
         let db = self.db.clone();
         let key = code.to_owned();
         cache

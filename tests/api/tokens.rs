@@ -477,3 +477,73 @@ async fn an_unreachable_jwks_url_stops_the_start() {
         .expect("refused");
     assert!(format!("{err:#}").contains("POSKO_JWT_JWKS_URL"), "{err:#}");
 }
+
+#[tokio::test]
+async fn a_reused_verification_still_expires_on_time_and_never_covers_another_token() {
+    let app = spawn_app_with(&["--jwt-leeway", "0"]).await;
+    let mut brief = claims("KPU", "KPU_DKI");
+    brief["exp"] = json!(now() + 2);
+    let text = hs256(&brief, TEST_SECRET.as_bytes());
+    // Twice: the second is answered from the verified tokens.
+    me_with(&app, &text).await.expect_ok();
+    me_with(&app, &text).await.expect_ok();
+
+    // The same claims under a changed signature, and the same signature under changed
+    // claims, are other tokens: each is verified in full and refused.
+    let (signed_part, signature) = text.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged_signature = format!("{signed_part}.{flipped}{}", &signature[1..]);
+    assert_refused(
+        &me_with(&app, &forged_signature).await,
+        "changed signature",
+        &forged_signature,
+    );
+    let mut police = brief.clone();
+    police["role"] = json!("POLICE");
+    police["agency"] = json!("POLDA_METRO_JAYA");
+    let other_key = hs256(&police, b"another-secret-another-secret-0123456");
+    let (claims_part, _) = other_key.rsplit_once('.').unwrap();
+    let forged_claims = format!("{claims_part}.{signature}");
+    assert_refused(
+        &me_with(&app, &forged_claims).await,
+        "claims under a kept token's signature",
+        &forged_claims,
+    );
+
+    // Past `exp` (no leeway) the kept verification no longer passes: the kept entry's own
+    // lifetime and the clock check on every reuse each stop it (the second is tested
+    // against jsonwebtoken's rules in `jwt::tests`).
+    let wait = u64::try_from(brief["exp"].as_i64().unwrap() + 1 - now()).unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 200)).await;
+    assert_refused(&me_with(&app, &text).await, "expired after reuse", &text);
+}
+
+#[test]
+fn a_verifier_keeps_what_passed_and_nothing_that_failed() {
+    use posko::auth::jwt::{TokenError, Verifier};
+    let cli = crate::support::test_cli_with("sqlite://unused.db", &[]);
+    let verifier = Verifier::from_config(&cli.config).unwrap();
+    let good = token("KPU", "KPU_DKI");
+    assert_eq!(verifier.verify(&good).unwrap().agency, "KPU_DKI");
+    assert_eq!(verifier.verified_tokens(), 1);
+    assert_eq!(verifier.verify(&good).unwrap().agency, "KPU_DKI");
+    assert_eq!(verifier.verified_tokens(), 1, "the same token, kept once");
+
+    let wrong_key = hs256(
+        &claims("KPU", "KPU_DKI"),
+        b"another-secret-another-secret-0123456",
+    );
+    assert_eq!(
+        verifier.verify(&wrong_key).err(),
+        Some(TokenError::BadSignature)
+    );
+    let mut late = claims("KPU", "KPU_DKI");
+    late["exp"] = json!(now() - 3600);
+    let expired = hs256(&late, TEST_SECRET.as_bytes());
+    assert_eq!(verifier.verify(&expired).err(), Some(TokenError::Expired));
+    assert_eq!(
+        verifier.verified_tokens(),
+        1,
+        "refused tokens are never kept"
+    );
+}
