@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use sha2::{Digest, Sha256};
 
 use crate::auth::jwt::{VerifyingKey, keys_from_jwks};
 
@@ -18,7 +19,10 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 pub struct RemoteKeys {
     url: String,
     client: reqwest::Client,
-    keys: RwLock<Arc<Vec<VerifyingKey>>>,
+    /// The keys, and the SHA-256 of the document they came from: a fetch that brings the
+    /// same document keeps the same set, so what was verified under it stays verified
+    /// (`verified_tokens`), however often callers with unknown `kid`s force a fetch.
+    keys: RwLock<(Arc<Vec<VerifyingKey>>, [u8; 32])>,
     /// Serialises refreshes; holds when the last one was attempted.
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
     min_interval: Duration,
@@ -34,7 +38,7 @@ impl RemoteKeys {
         Ok(Self {
             url,
             client,
-            keys: RwLock::new(Arc::new(Vec::new())),
+            keys: RwLock::new((Arc::new(Vec::new()), [0; 32])),
             last_attempt: tokio::sync::Mutex::new(None),
             min_interval,
         })
@@ -44,7 +48,7 @@ impl RemoteKeys {
     pub fn current(&self) -> Arc<Vec<VerifyingKey>> {
         self.keys
             .read()
-            .map(|keys| keys.clone())
+            .map(|keys| keys.0.clone())
             .unwrap_or_default()
     }
 
@@ -92,8 +96,11 @@ impl RemoteKeys {
         let text = std::str::from_utf8(&body).context("POSKO_JWT_JWKS_URL: not UTF-8")?;
         let keys = keys_from_jwks(text, "POSKO_JWT_JWKS_URL")?;
         let count = keys.len();
-        if let Ok(mut current) = self.keys.write() {
-            *current = Arc::new(keys);
+        let digest: [u8; 32] = Sha256::digest(&body).into();
+        if let Ok(mut current) = self.keys.write()
+            && current.1 != digest
+        {
+            *current = (Arc::new(keys), digest);
         }
         Ok(count)
     }

@@ -239,8 +239,13 @@ impl Verifier {
     }
 
     /// Verifies a bare token: once in full, then, while the same key set is in force, by
-    /// its digest and the clock alone (`verified_tokens`).
+    /// its digest and the clock alone (`verified_tokens`). The claims come back without
+    /// `iss` and `aud`: both were checked, and nothing after verification reads them.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_at(token, unix_now())
+    }
+
+    fn verify_at(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
@@ -249,27 +254,28 @@ impl Verifier {
         }
         let remote = self.remote.as_ref().map(RemoteKeys::current);
         let digest = VerifiedTokens::digest(token);
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         if let Some(verified) = self.verified.get(&digest, remote.as_ref()) {
             check_times(&verified.claims, now, self.leeway)?;
             return Ok(verified.claims.clone());
         }
-        let claims = self.verify_signature(token, remote.as_deref())?;
+        let mut claims = self.verify_signature(token, remote.as_deref().map(Vec::as_slice))?;
         check_times(&claims, now, self.leeway)?;
-        self.verified.keep(digest, claims.clone(), remote);
+        claims.iss = None;
+        claims.aud = None;
+        self.verified.keep(digest, claims.clone(), remote.as_ref());
         Ok(claims)
     }
 
     /// How many verified tokens this verifier keeps (for tests).
     pub fn verified_tokens(&self) -> u64 {
-        self.verified.len()
+        self.verified.settled_len()
     }
 
     /// The full verification: header, key, signature and the claims jsonwebtoken checks.
     fn verify_signature(
         &self,
         token: &str,
-        remote: Option<&Vec<VerifyingKey>>,
+        remote: Option<&[VerifyingKey]>,
     ) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|err| match err.kind() {
             ErrorKind::InvalidAlgorithmName => TokenError::UnsupportedAlgorithm,
@@ -347,11 +353,16 @@ impl Verifier {
     }
 }
 
+/// Seconds since the epoch, as the token's claims count them.
+pub(crate) fn unix_now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
 /// What the clock decides of a verified token, with `leeway` seconds of skew: the rules
 /// jsonwebtoken applies to `exp` and `nbf`, and `iat`, which jsonwebtoken does not look at
 /// (a token dated ahead of the clock beyond the leeway was minted by a skewed or forged
 /// issuer). Run after every verification, full or reused, so a kept token expires on time.
-pub fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), TokenError> {
+pub(crate) fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), TokenError> {
     if claims.exp.saturating_add(leeway) < now {
         return Err(TokenError::Expired);
     }
@@ -462,29 +473,46 @@ fn development_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// `check_times` decides a kept token's clock; at the edges of `exp` and `nbf` it must
-    /// decide as jsonwebtoken's full verification does.
+    const SECRET: &str = "clock-rules-clock-rules-clock-rules-0123";
+
+    fn claims_expiring(exp: u64) -> Claims {
+        Claims {
+            sub: "s".into(),
+            role: "KPU".into(),
+            agency: "KPU_DKI".into(),
+            exp,
+            iat: None,
+            nbf: None,
+            iss: None,
+            aud: None,
+        }
+    }
+
+    fn sign(claims: &Claims) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    /// `check_times` decides a kept token's clock; at the edges of `exp` and `nbf`, one
+    /// second either side, it must decide as jsonwebtoken's full verification does.
     #[test]
     fn the_clock_rules_match_jsonwebtoken_at_their_edges() {
-        let secret = b"clock-rules-clock-rules-clock-rules-0123";
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
         let leeway = 30;
         let full = |claims: &Claims| {
             let mut validation = Validation::new(Algorithm::HS256);
             validation.leeway = leeway;
             validation.validate_nbf = true;
             validation.set_required_spec_claims(&["exp"]);
-            let token = jsonwebtoken::encode(
-                &Header::new(Algorithm::HS256),
-                claims,
-                &EncodingKey::from_secret(secret),
-            )
-            .unwrap();
-            match jsonwebtoken::decode::<Claims>(
-                &token,
-                &DecodingKey::from_secret(secret),
+            let decoded = jsonwebtoken::decode::<Claims>(
+                &sign(claims),
+                &DecodingKey::from_secret(SECRET.as_bytes()),
                 &validation,
-            ) {
+            );
+            match decoded {
                 Ok(_) => Ok(()),
                 Err(err) if *err.kind() == ErrorKind::ExpiredSignature => Err(TokenError::Expired),
                 Err(err) if *err.kind() == ErrorKind::ImmatureSignature => {
@@ -493,44 +521,32 @@ mod tests {
                 Err(err) => panic!("{err}"),
             }
         };
-        let base = Claims {
-            sub: "s".into(),
-            role: "KPU".into(),
-            agency: "KPU_DKI".into(),
-            exp: now + 3600,
-            iat: None,
-            nbf: None,
-            iss: None,
-            aud: None,
-        };
-        // The test and jsonwebtoken read the clock a moment apart: stay off the second
-        // where they could disagree by keeping two seconds from each edge's far side.
-        for offset in [-3i64, -2, 2, 3] {
-            let edge = now.saturating_sub(leeway);
-            let exp = edge.saturating_add_signed(offset);
-            let expiring = Claims {
-                exp,
-                ..base.clone()
-            };
-            assert_eq!(
-                check_times(&expiring, now, leeway),
-                full(&expiring),
-                "exp {offset}"
-            );
-            let nbf = now.saturating_add(leeway).saturating_add_signed(offset);
-            let starting = Claims {
-                nbf: Some(nbf),
-                ..base.clone()
-            };
-            assert_eq!(
-                check_times(&starting, now, leeway),
-                full(&starting),
-                "nbf {offset}"
-            );
+        for offset in [-1i64, 0, 1] {
+            // jsonwebtoken reads the clock itself: a comparison is kept only when the
+            // second did not turn while it ran.
+            let decided = (0..10).find_map(|_| {
+                let now = jsonwebtoken::get_current_timestamp();
+                let expiring =
+                    claims_expiring(now.saturating_sub(leeway).saturating_add_signed(offset));
+                let starting = Claims {
+                    nbf: Some(now.saturating_add(leeway).saturating_add_signed(offset)),
+                    ..claims_expiring(now + 3600)
+                };
+                let answers = (
+                    (check_times(&expiring, now, leeway), full(&expiring)),
+                    (check_times(&starting, now, leeway), full(&starting)),
+                );
+                (jsonwebtoken::get_current_timestamp() == now).then_some(answers)
+            });
+            let ((exp_ours, exp_theirs), (nbf_ours, nbf_theirs)) =
+                decided.expect("the clock held still for one comparison");
+            assert_eq!(exp_ours, exp_theirs, "exp {offset}");
+            assert_eq!(nbf_ours, nbf_theirs, "nbf {offset}");
         }
+        let now = unix_now();
         let ahead = Claims {
             iat: Some(now + leeway + 5),
-            ..base.clone()
+            ..claims_expiring(now + 3600)
         };
         assert_eq!(
             check_times(&ahead, now, leeway),
@@ -538,8 +554,38 @@ mod tests {
         );
         let skewed = Claims {
             iat: Some(now + leeway - 5),
-            ..base
+            ..claims_expiring(now + 3600)
         };
         assert_eq!(check_times(&skewed, now, leeway), Ok(()));
+    }
+
+    /// A kept token is refused once the clock passes its `exp`, though its entry is still
+    /// kept: the reuse itself checks the clock.
+    #[test]
+    fn a_kept_token_is_refused_past_its_expiry() {
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "posko",
+            "--database-url",
+            "sqlite://unused.db",
+            "--jwt-secret",
+            SECRET,
+            "--jwt-leeway",
+            "5",
+        ])
+        .unwrap();
+        let verifier = Verifier::from_config(&cli.config).unwrap();
+        let now = unix_now();
+        let token = sign(&claims_expiring(now + 60));
+        assert!(verifier.verify_at(&token, now).is_ok());
+        assert_eq!(verifier.verified_tokens(), 1);
+        assert!(
+            verifier.verify_at(&token, now + 65).is_ok(),
+            "inside the leeway"
+        );
+        assert_eq!(
+            verifier.verify_at(&token, now + 66).err(),
+            Some(TokenError::Expired)
+        );
+        assert_eq!(verifier.verified_tokens(), 1, "refused from the kept entry");
     }
 }

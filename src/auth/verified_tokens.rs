@@ -12,14 +12,16 @@
 //! - what depends on the clock (`exp`, `nbf`, `iat` with the leeway) is checked again on
 //!   every hit by `jwt::check_times`, the same function the full verification ends with;
 //! - a token verified while keys come from a URL is reused only while that key set is the
-//!   one in force: any refresh of the set, a retired key's included, sends every token
-//!   through the full verification again. Configured keys never change while running.
+//!   one in force: a fetch that changes the set, a retired key's included, sends every
+//!   token through the full verification again (`jwks` keeps the set when a fetch brings
+//!   the same document, so a caller that forces refreshes with unknown `kid`s cannot empty
+//!   the store). Configured keys never change while running.
 //!
 //! A hit is faster than a miss, which tells a caller only whether the token it holds was
 //! used here recently: nothing about another caller, since only the token's holder can
 //! present it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -28,32 +30,31 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::jwt::{Claims, VerifyingKey};
 
-/// At most this many bytes of verified tokens are kept (about 20 000 callers).
+/// About this many bytes of verified tokens are kept (some 10 000 callers).
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
-/// What one entry costs beyond its claims' texts, about: the digest, the store's entry,
-/// the claims' fixed fields.
-const ENTRY_BYTES: usize = 192;
+/// What one entry costs beyond its claims' texts, about: the digest, moka's own entry and
+/// its bookkeeping, the claims' fixed fields.
+const ENTRY_BYTES: usize = 384;
 
 /// The digest of a token's text.
 type TokenDigest = [u8; 32];
 
 /// One verified token.
 pub struct Verified {
+    /// Without `iss` and `aud` (`Verifier::verify` returns none either way), so an entry's
+    /// weight is its texts' lengths.
     pub claims: Claims,
-    /// The remote key set in force when it was verified, if keys come from a URL.
-    remote_keys: Option<Arc<Vec<VerifyingKey>>>,
+    /// The remote key set in force when it was verified, if keys come from a URL. Weak: an
+    /// entry must not keep a replaced set alive, and the allocation it pins keeps the
+    /// address from being reused by a later set while the entry lives.
+    remote_keys: Option<Weak<Vec<VerifyingKey>>>,
 }
 
 impl Verified {
     fn weight(&self) -> u32 {
         let claims = &self.claims;
-        let bytes = ENTRY_BYTES
-            + claims.sub.len()
-            + claims.role.len()
-            + claims.agency.len()
-            + claims.iss.as_ref().map_or(0, String::len)
-            + claims.aud.as_ref().map_or(0, |aud| aud.to_string().len());
+        let bytes = ENTRY_BYTES + claims.sub.len() + claims.role.len() + claims.agency.len();
         u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 }
@@ -77,7 +78,8 @@ impl Expiry<TokenDigest, Arc<Verified>> for UntilTokenExpires {
     }
 }
 
-/// The store.
+/// The store: a synchronous cache (a lookup never waits), bounded by weight rather than
+/// by count, since a token's `sub` may be long.
 pub struct VerifiedTokens {
     cache: Cache<TokenDigest, Arc<Verified>>,
 }
@@ -109,7 +111,7 @@ impl VerifiedTokens {
         let verified = self.cache.get(digest)?;
         let same_keys = match (&verified.remote_keys, remote) {
             (None, None) => true,
-            (Some(then), Some(now)) => Arc::ptr_eq(then, now),
+            (Some(then), Some(now)) => std::ptr::eq(then.as_ptr(), Arc::as_ptr(now)),
             _ => false,
         };
         same_keys.then_some(verified)
@@ -121,25 +123,21 @@ impl VerifiedTokens {
         &self,
         digest: TokenDigest,
         claims: Claims,
-        remote: Option<Arc<Vec<VerifyingKey>>>,
+        remote: Option<&Arc<Vec<VerifyingKey>>>,
     ) {
         self.cache.insert(
             digest,
             Arc::new(Verified {
                 claims,
-                remote_keys: remote,
+                remote_keys: remote.map(Arc::downgrade),
             }),
         );
     }
 
-    /// How many tokens are kept (for tests).
-    pub fn len(&self) -> u64 {
+    /// How many tokens are kept, after the store has applied its pending evictions (for
+    /// tests; the settling is what makes the count exact).
+    pub fn settled_len(&self) -> u64 {
         self.cache.run_pending_tasks();
         self.cache.entry_count()
-    }
-
-    /// Whether none is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }

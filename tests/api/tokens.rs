@@ -484,7 +484,7 @@ async fn a_reused_verification_still_expires_on_time_and_never_covers_another_to
     let mut brief = claims("KPU", "KPU_DKI");
     brief["exp"] = json!(now() + 2);
     let text = hs256(&brief, TEST_SECRET.as_bytes());
-    // Twice: the second is answered from the verified tokens.
+    // Used twice, so it is kept (the verifier test below checks the keeping).
     me_with(&app, &text).await.expect_ok();
     me_with(&app, &text).await.expect_ok();
 
