@@ -42,8 +42,6 @@ type TokenDigest = [u8; 32];
 
 /// One verified token.
 pub struct Verified {
-    /// Without `iss` and `aud` (`Verifier::verify` returns none either way), so an entry's
-    /// weight is its texts' lengths.
     pub claims: Claims,
     /// The remote key set in force when it was verified, if keys come from a URL. Weak: an
     /// entry must not keep a replaced set alive, and the allocation it pins keeps the
@@ -54,8 +52,33 @@ pub struct Verified {
 impl Verified {
     fn weight(&self) -> u32 {
         let claims = &self.claims;
-        let bytes = ENTRY_BYTES + claims.sub.len() + claims.role.len() + claims.agency.len();
+        let bytes = ENTRY_BYTES
+            + claims.sub.len()
+            + claims.role.len()
+            + claims.agency.len()
+            + claims.iss.as_ref().map_or(0, String::len)
+            + claims.aud.as_ref().map_or(0, approximate_json_bytes);
         u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+}
+
+/// About what a parsed JSON value holds in memory: its text counts for little beside one
+/// `Value`, a header and an allocation per node (an `aud` list of one-letter names takes
+/// some twenty times its text). Depth is bounded by serde_json's parser (128).
+fn approximate_json_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    const NODE_BYTES: usize = 64;
+    match value {
+        Value::Array(items) => NODE_BYTES + items.iter().map(approximate_json_bytes).sum::<usize>(),
+        Value::Object(fields) => {
+            NODE_BYTES
+                + fields
+                    .iter()
+                    .map(|(name, value)| NODE_BYTES + name.len() + approximate_json_bytes(value))
+                    .sum::<usize>()
+        }
+        Value::String(text) => NODE_BYTES + text.len(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => NODE_BYTES,
     }
 }
 
