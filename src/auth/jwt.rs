@@ -350,9 +350,10 @@ impl Verifier {
     }
 }
 
-/// Seconds since the epoch, as the token's claims count them.
+/// Seconds since the epoch, as the token's claims count them. A clock before 1970 reads
+/// as the end of time, so every token counts as expired rather than none.
 pub(crate) fn unix_now() -> u64 {
-    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(u64::MAX)
 }
 
 /// What the clock decides of a verified token, with `leeway` seconds of skew: the rules

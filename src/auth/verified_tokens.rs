@@ -28,7 +28,7 @@ use moka::Expiry;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
-use crate::auth::jwt::{Claims, VerifyingKey};
+use crate::auth::jwt::{Claims, VerifyingKey, unix_now};
 
 /// About this many bytes of verified tokens are kept (some 10 000 callers).
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
@@ -95,7 +95,7 @@ impl Expiry<TokenDigest, Arc<Verified>> for UntilTokenExpires {
         verified: &Arc<Verified>,
         _: Instant,
     ) -> Option<Duration> {
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(u64::MAX);
+        let now = unix_now();
         let until = verified.claims.exp.saturating_add(self.leeway);
         Some(Duration::from_secs(until.saturating_sub(now)))
     }

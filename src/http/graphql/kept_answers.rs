@@ -90,7 +90,7 @@ struct UntilTokenExpires;
 impl Expiry<AnswerKey, Arc<str>> for UntilTokenExpires {
     fn expire_after_create(&self, key: &AnswerKey, _: &Arc<str>, _: Instant) -> Option<Duration> {
         let expires_at = key.audience.expires_at()?;
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(u64::MAX);
+        let now = crate::auth::jwt::unix_now();
         Some(Duration::from_secs(expires_at.saturating_sub(now)))
     }
 }

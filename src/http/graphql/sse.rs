@@ -123,7 +123,7 @@ pub async fn stream(
         );
     };
     let expires_in = viewer.expires_at.map(|exp| {
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        let now = crate::auth::jwt::unix_now();
         Duration::from_secs(exp.saturating_sub(now))
     });
     let events = async_stream::stream! {
